@@ -1,0 +1,5 @@
+import sys
+
+from procrustean.cli import main
+
+sys.exit(main())

@@ -1,0 +1,142 @@
+"""The ``procrustean`` command: one subcommand per stage. Thin: parse, call, report errors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from procrustean.errors import UserError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="procrustean", description=__doc__)
+    p.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("validate", help="validate params.yaml against the schema")
+    s.set_defaults(func=_validate)
+
+    s = sub.add_parser("split", help="write an imbalanced split of a dataset")
+    s.add_argument("--study", required=True)
+    s.add_argument("--dataset", required=True)
+    s.add_argument("--profile", required=True)
+    s.add_argument("--ratio", required=True)
+    s.add_argument("--out", required=True, help="split file (JSON)")
+    s.add_argument("--summary", required=True, help="summary file (JSON)")
+    s.set_defaults(func=_split)
+
+    s = sub.add_parser("train", help="train one method on one split with one seed")
+    s.add_argument("--study", required=True, help="study whose recipe to use")
+    s.add_argument("--dataset", required=True)
+    s.add_argument("--method", required=True)
+    s.add_argument("--seed", required=True, type=int)
+    s.add_argument("--split", required=True, help="split file from 'procrustean split'")
+    s.add_argument("--checkpoint", required=True, help="final checkpoint to write")
+    s.add_argument("--history", required=True, help="per-epoch history JSON to write")
+    _device_args(s)
+    s.set_defaults(func=_train)
+
+    s = sub.add_parser("evaluate", help="evaluate a checkpoint on the balanced test set")
+    s.add_argument("--dataset", required=True)
+    s.add_argument("--split", required=True)
+    s.add_argument("--checkpoint", required=True)
+    s.add_argument("--out", required=True, help="metrics JSON to write")
+    _device_args(s)
+    s.set_defaults(func=_evaluate)
+    return p
+
+
+def _device_args(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda[:N]")
+    s.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads (default: the recipe's resources.cpus)",
+    )
+
+
+def _train(args: argparse.Namespace) -> None:
+    from procrustean.config import load_params, lookup
+    from procrustean.train import TrainJob, train
+
+    params = load_params(args.params)
+    study = lookup(params, "studies", args.study)
+    job = TrainJob(
+        args.dataset,
+        lookup(params, "datasets", args.dataset),
+        study["recipe"],
+        lookup(params, "recipes", study["recipe"]),
+        args.method,
+        lookup(params, "methods", args.method),
+        args.seed,
+        args.split,
+        args.checkpoint,
+        args.history,
+        args.device,
+        args.threads,
+    )
+    trainer = train(job)
+    print(
+        f"trained {args.method} seed {args.seed} on {args.split}: {trainer.epoch} epochs "
+        f"-> {args.checkpoint}"
+    )
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from procrustean.config import load_params, lookup
+    from procrustean.evaluate import evaluate
+
+    params = load_params(args.params)
+    m = evaluate(
+        args.dataset,
+        lookup(params, "datasets", args.dataset),
+        args.split,
+        args.checkpoint,
+        args.out,
+        args.device,
+        args.threads,
+    )
+    print(
+        f"top-1 {m['top1']:.2f}% "
+        + " ".join(f"{g} {v:.2f}" for g, v in m["groups"].items() if v is not None)
+        + f" -> {args.out}"
+    )
+
+
+def _validate(args: argparse.Namespace) -> None:
+    from procrustean.config import load_params
+
+    params = load_params(args.params)
+    print(f"{args.params}: valid ({', '.join(f'{len(params[k])} {k}' for k in params)})")
+
+
+def _split(args: argparse.Namespace) -> None:
+    from procrustean.stages import run_split
+
+    split = run_split(
+        args.params, args.study, args.dataset, args.profile, args.ratio, args.out, args.summary
+    )
+    print(
+        f"split {args.dataset} {split['profile']} ratio {split['ratio']}: "
+        f"{split['num_train']} images, counts {split['class_counts']} -> {args.out}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; bad input becomes one line on stderr and exit status 2."""
+    args = _parser().parse_args(argv)
+    try:
+        args.func(args)
+    except UserError as exc:
+        print(f"procrustean {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"procrustean {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

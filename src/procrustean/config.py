@@ -1,0 +1,137 @@
+"""Load and validate params.yaml; resolve a study's grid and one run's effective settings."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from procrustean.errors import UserError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "params.schema.yaml"
+DEFAULT_PARAMS = Path("params.yaml")
+DEFAULT_MINOR_FRACTION = 0.5
+
+
+@cache
+def _schema() -> dict:
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def _where(path: Any) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def validate_params(params: Any, source: str = "params.yaml") -> dict:
+    """Check ``params`` against the schema and the cross-references between catalogues.
+
+    Raises UserError naming the first offending key and the rule it broke.
+    """
+    validator = jsonschema.Draft202012Validator(_schema())
+    errors = sorted(validator.iter_errors(params), key=lambda e: (len(e.path), list(e.path)))
+    if errors:
+        err = errors[0]
+        rule = err.validator
+        raise UserError(
+            f"{source}: {_where(err.path)}: {err.message} (schema rule '{rule}'); "
+            f"fix that value (rules in {SCHEMA_PATH.relative_to(REPO_ROOT)})"
+        )
+    for name, study in params["studies"].items():
+        for key, catalogue in (("datasets", "datasets"), ("methods", "methods")):
+            for i, ref in enumerate(study[key]):
+                if ref not in params[catalogue]:
+                    raise UserError(
+                        f"{source}: studies.{name}.{key}[{i}]: unknown {key[:-1]} '{ref}'; "
+                        f"define it under '{catalogue}:' or use one of {sorted(params[catalogue])}"
+                    )
+        if study["recipe"] not in params["recipes"]:
+            raise UserError(
+                f"{source}: studies.{name}.recipe: unknown recipe '{study['recipe']}'; "
+                f"define it under 'recipes:' or use one of {sorted(params['recipes'])}"
+            )
+    return params
+
+
+def load_params(path: str | Path = DEFAULT_PARAMS) -> dict:
+    """Read params.yaml and validate it; every entry point starts here."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(
+            f"{path}: params file not found; run from the repository root or pass --params"
+        )
+    try:
+        params = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark else ""
+        raise UserError(
+            f"{path}:{line} is not valid YAML ({exc.__class__.__name__}); fix it"
+        ) from exc
+    return validate_params(params, str(path))
+
+
+def lookup(params: dict, catalogue: str, name: str) -> dict:
+    """One entry of a catalogue, or a UserError listing the known names."""
+    entries = params[catalogue]
+    if name not in entries:
+        raise UserError(
+            f"unknown {catalogue[:-1]} '{name}'; known {catalogue}: {', '.join(sorted(entries))} "
+            f"(add it to params.yaml under '{catalogue}:')"
+        )
+    return entries[name]
+
+
+def minor_fraction(params: dict, study: str) -> float:
+    """The study's step-profile minor fraction (default 0.5)."""
+    return float(lookup(params, "studies", study).get("minor_fraction", DEFAULT_MINOR_FRACTION))
+
+
+@dataclass(frozen=True, order=True)
+class Setting:
+    """One imbalanced split: dataset x profile x ratio."""
+
+    dataset: str
+    profile: str
+    ratio: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.dataset}-{self.profile}-r{self.ratio}"
+
+
+@dataclass(frozen=True, order=True)
+class Run:
+    """One training run: a setting, a method and a seed."""
+
+    setting: Setting
+    method: str
+    seed: int
+
+
+def study_settings(params: dict, study: str) -> list[Setting]:
+    """The study's splits, in grid order."""
+    s = lookup(params, "studies", study)
+    return [
+        Setting(d, p, int(r))
+        for d, p, r in itertools.product(s["datasets"], s["profiles"], s["ratios"])
+    ]
+
+
+def study_runs(params: dict, study: str) -> list[Run]:
+    """The study's training runs, in grid order."""
+    s = lookup(params, "studies", study)
+    return [
+        Run(setting, m, int(seed))
+        for setting in study_settings(params, study)
+        for m in s["methods"]
+        for seed in s["seeds"]
+    ]

@@ -1,0 +1,1 @@
+"""Dataset sources, imbalance profiles, splits and batched augmentation."""

@@ -1,0 +1,99 @@
+"""Split files: which original training images an imbalanced setting keeps, and why."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import torch
+
+from procrustean.data.imbalance import class_counts, select_indices
+from procrustean.data.sources import RawData, load_source
+from procrustean.errors import UserError
+from procrustean.fileio import read_json
+
+SPLIT_FORMAT = 1
+
+
+def content_digest(images: torch.Tensor, labels: torch.Tensor) -> str:
+    """sha256 of a dataset's decoded train images and labels (identifies generated data too)."""
+    digest = hashlib.sha256()
+    digest.update(images.contiguous().numpy().tobytes())
+    digest.update(labels.contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def make_split(
+    dataset: str,
+    cfg: dict,
+    profile: str,
+    ratio: int,
+    minor_fraction: float,
+    raw: RawData | None = None,
+) -> dict:
+    """Build the split record for one setting (deterministic in its inputs)."""
+    raw = raw or load_source(dataset, cfg)
+    counts = class_counts(cfg["num_classes"], cfg["max_per_class"], profile, ratio, minor_fraction)
+    indices = select_indices(raw.train_labels, counts, cfg["seed"])
+    return {
+        "format": SPLIT_FORMAT,
+        "dataset": dataset,
+        "dataset_params": cfg,
+        "profile": profile,
+        "ratio": ratio,
+        "minor_fraction": minor_fraction,
+        "class_counts": counts,
+        "num_train": len(indices),
+        "indices": indices.tolist(),
+        "source_files": raw.files,
+        "content_sha256": content_digest(raw.train_images, raw.train_labels),
+    }
+
+
+def summarize(split: dict) -> dict:
+    """The small human-readable summary written beside a split."""
+    counts = split["class_counts"]
+    return {
+        "dataset": split["dataset"],
+        "profile": split["profile"],
+        "ratio": split["ratio"],
+        "minor_fraction": split["minor_fraction"],
+        "class_counts": counts,
+        "num_train": sum(counts),
+        "realized_ratio": max(counts) / min(counts),
+    }
+
+
+def read_split(path: str | Path, dataset: str | None = None) -> dict:
+    """Load a split file, checking its format and (optionally) which dataset made it."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: split file not found; run 'procrustean split' for it first")
+    try:
+        split = read_json(path)
+    except ValueError as exc:
+        raise UserError(
+            f"{path}: not a valid split file ({exc}); delete it and re-run the split"
+        ) from exc
+    if not isinstance(split, dict) or split.get("format") != SPLIT_FORMAT:
+        raise UserError(
+            f"{path}: not a procrustean split file (format {SPLIT_FORMAT}); re-run the split"
+        )
+    if dataset is not None and split["dataset"] != dataset:
+        raise UserError(
+            f"{path}: split was made from dataset '{split['dataset']}', not '{dataset}'; "
+            f"pass the split of '{dataset}' or re-run 'procrustean split' for it"
+        )
+    return split
+
+
+def split_tensors(split: dict, raw: RawData) -> tuple[torch.Tensor, torch.Tensor]:
+    """The kept training images and labels, after checking the data still matches the split."""
+    digest = content_digest(raw.train_images, raw.train_labels)
+    if digest != split["content_sha256"]:
+        raise UserError(
+            f"the {split['dataset']} data on this machine differs from the data the split was made "
+            "from (content sha256 mismatch); restore the original files or re-run the split"
+        )
+    idx = torch.tensor(split["indices"], dtype=torch.int64)
+    return raw.train_images[idx], raw.train_labels[idx]

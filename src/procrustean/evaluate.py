@@ -1,0 +1,97 @@
+"""Evaluation on the balanced test set: top-1 of the final model, per class, per group, confusion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from procrustean.data.augment import BatchAugment
+from procrustean.data.imbalance import class_groups
+from procrustean.data.sources import load_source
+from procrustean.data.split import read_split
+from procrustean.diagnostics import predict, rounded
+from procrustean.errors import UserError
+from procrustean.fileio import sha256_file, write_json
+from procrustean.lineage import now, stable_record, write_provenance
+from procrustean.models import build_model
+from procrustean.runtime import configure, describe, select_device
+
+
+def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> dict:
+    """Load a final checkpoint with ``weights_only=True``; refuse anything else."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: checkpoint not found; run 'procrustean train' for it first")
+    try:
+        ckpt = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - unpickling errors come in many types
+        raise UserError(
+            f"{path}: refused to load ({exc.__class__.__name__}): not a procrustean checkpoint, "
+            "corrupt, or holding objects beyond tensors; delete it and re-run training"
+        ) from None
+    if not isinstance(ckpt, dict) or "model" not in ckpt or "model_config" not in ckpt:
+        raise UserError(f"{path}: not a final procrustean checkpoint; re-run training")
+    return ckpt
+
+
+def evaluate(
+    dataset: str,
+    dataset_cfg: dict,
+    split_path: str,
+    checkpoint_path: str,
+    out: str,
+    device: str = "auto",
+    threads: int | None = None,
+) -> dict:
+    """Evaluate a checkpoint on the dataset's test set and write the metrics JSON."""
+    started = now()
+    dev = select_device(device)
+    configure(dev, threads)
+    split = read_split(split_path, dataset)
+    split_sha = sha256_file(split_path)
+    ckpt = load_checkpoint(checkpoint_path, dev)
+    if ckpt.get("split_sha256") != split_sha:
+        raise UserError(
+            f"{checkpoint_path}: made on a split with sha256 {str(ckpt.get('split_sha256'))[:12]}..., "
+            f"not {split_path} ({split_sha[:12]}...); evaluate it with its own split or retrain"
+        )
+    raw = load_source(dataset, dataset_cfg)
+    model = build_model(**ckpt["model_config"]).to(dev)
+    model.load_state_dict(ckpt["model"])
+    norm = ckpt["normalization"]
+    augment = BatchAugment(norm["mean"], norm["std"], 0, False, dev)
+    logits = predict(model, raw.test_images, augment)
+    metrics = metrics_from_predictions(logits.argmax(1).cpu(), raw.test_labels, split)
+    write_json(out, metrics)
+    inputs = {split_path: split_sha, checkpoint_path: sha256_file(checkpoint_path)}
+    stable = stable_record(
+        {"dataset": {dataset: dataset_cfg}}, inputs, seed=ckpt["provenance"].get("seed")
+    )
+    write_provenance("evaluate", [out], stable, started, describe(dev))
+    return metrics
+
+
+def metrics_from_predictions(pred: torch.Tensor, labels: torch.Tensor, split: dict) -> dict:
+    """Top-1, per-class and per-group accuracy (%) and the confusion matrix."""
+    counts = split["class_counts"]
+    c = len(counts)
+    confusion = torch.zeros(c, c, dtype=torch.int64)
+    confusion.index_put_((labels, pred), torch.ones_like(labels), accumulate=True)
+    per_class = (confusion.diag().double() / confusion.sum(1).clamp_min(1)).mul(100).tolist()
+    groups = class_groups(counts, split["profile"])
+    return {
+        "dataset": split["dataset"],
+        "profile": split["profile"],
+        "ratio": split["ratio"],
+        "num_test": int(len(labels)),
+        "top1": round(float((pred == labels).double().mean() * 100), 4),
+        "per_class": rounded(per_class, 4),
+        "groups": {
+            g: (round(sum(per_class[k] for k in cs) / len(cs), 4) if cs else None)
+            for g, cs in groups.items()
+        },
+        "group_classes": groups,
+        "class_counts": counts,
+        "confusion": confusion.tolist(),
+    }

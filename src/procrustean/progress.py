@@ -1,0 +1,75 @@
+"""Progress: a bar on a terminal, one line per epoch in logs, throughput figures."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import TextIO
+
+from tqdm import tqdm
+
+
+def _fmt_eta(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}"
+
+
+class Progress:
+    """Reports training progress to ``stream``; a tqdm bar only when it is a terminal."""
+
+    def __init__(self, stream: TextIO, bar: bool | None = None) -> None:
+        self.stream = stream
+        self.bar_enabled = stream.isatty() if bar is None else bar
+        self.bar: tqdm | None = None
+        self.epoch_rates: list[float] = []
+        self.epoch_times: list[float] = []
+
+    def line(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+
+    def start_epoch(self, epoch: int, epochs: int, steps: int) -> None:
+        self.epoch, self.epochs = epoch, epochs
+        self.images, self.t0 = 0, time.perf_counter()
+        if self.bar_enabled:
+            self.bar = tqdm(
+                total=steps,
+                desc=f"epoch {epoch + 1}/{epochs}",
+                file=self.stream,
+                leave=False,
+                dynamic_ncols=True,
+            )
+
+    def step(self, images: int, loss: float) -> None:
+        self.images += images
+        if self.bar is not None:
+            rate = self.images / max(time.perf_counter() - self.t0, 1e-9)
+            self.bar.set_postfix(loss=f"{loss:.3f}", img_s=f"{rate:.0f}", refresh=False)
+            self.bar.update()
+
+    def end_epoch(self, entry: dict, groups: dict[str, list[int]]) -> None:
+        elapsed = time.perf_counter() - self.t0
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        rate = self.images / max(elapsed, 1e-9)
+        self.epoch_rates.append(rate)
+        self.epoch_times.append(elapsed)
+        acc = entry["class_acc"]
+        parts = [f"{g} {sum(acc[c] for c in cs) / len(cs):.3f}" for g, cs in groups.items() if cs]
+        eta = statistics.median(self.epoch_times) * (self.epochs - self.epoch - 1)
+        self.line(
+            f"epoch {entry['epoch']}/{self.epochs} loss {entry['train_loss']:.4f} "
+            f"train-acc {sum(acc) / len(acc):.3f} ({', '.join(parts)}) lr {entry['lr']:.4g} "
+            f"{rate:.0f} img/s eta {_fmt_eta(eta)}"
+        )
+
+    def summary(self) -> dict:
+        """Throughput figures of the epochs run in this process."""
+        return {
+            "epochs_timed": len(self.epoch_rates),
+            "median_img_per_s": round(statistics.median(self.epoch_rates), 1)
+            if self.epoch_rates
+            else None,
+            "seconds": round(sum(self.epoch_times), 2),
+        }

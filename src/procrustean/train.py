@@ -1,0 +1,323 @@
+"""The training engine: loop, per-epoch diagnostics, atomic checkpoints and exact resume."""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from procrustean.data.augment import BatchAugment, channel_stats
+from procrustean.data.imbalance import class_groups
+from procrustean.data.sources import load_source
+from procrustean.data.split import read_split, split_tensors
+from procrustean.diagnostics import (
+    GradientMeter,
+    per_class_accuracy_loss,
+    predict,
+    rounded,
+    stratified_subset,
+)
+from procrustean.errors import UserError
+from procrustean.fileio import save_torch, sha256_file, write_json
+from procrustean.lineage import now, stable_record, write_provenance
+from procrustean.methods import build_method
+from procrustean.methods.losses import mixed_weighted_loss
+from procrustean.methods.schedules import epoch_order
+from procrustean.models import build_model
+from procrustean.progress import Progress
+from procrustean.runtime import configure, describe, select_device
+
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass
+class TrainJob:
+    """Everything one training run reads: resolved params entries, inputs and outputs."""
+
+    dataset: str
+    dataset_cfg: dict
+    recipe: str
+    recipe_cfg: dict
+    method: str
+    method_cfg: dict
+    seed: int
+    split_path: str
+    checkpoint: str
+    history: str
+    device: str = "auto"
+    threads: int | None = None
+    resolved: dict = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.resolved = {
+            "dataset": {self.dataset: self.dataset_cfg},
+            "recipe": {self.recipe: self.recipe_cfg},
+            "method": {self.method: self.method_cfg},
+            "seed": self.seed,
+        }
+
+    @property
+    def resume_path(self) -> Path:
+        return Path(f"{self.checkpoint}.resume.pt")
+
+
+def learning_rate(recipe: dict, epoch: int) -> float:
+    """LDAM-DRW's schedule at 0-based ``epoch``: linear warm-up, then step decays."""
+    base, warm = recipe["lr"], recipe["warmup_epochs"]
+    if epoch < warm:
+        return base * (epoch + 1) / warm
+    factor = 1.0
+    for start, f in sorted(recipe["lr_decays"]):
+        if epoch >= start:
+            factor = f
+    return base * factor
+
+
+def _check_sizes(job: TrainJob, n: int) -> None:
+    if job.recipe_cfg["batch_size"] > n:
+        raise UserError(
+            f"recipes.{job.recipe}.batch_size is {job.recipe_cfg['batch_size']} but the split has only "
+            f"{n} training images; lower batch_size below {n}"
+        )
+
+
+class Trainer:
+    """One run's state: model, optimiser, method, generators and history."""
+
+    def __init__(self, job: TrainJob, progress: Progress | None = None) -> None:
+        self.job, self.recipe = job, job.recipe_cfg
+        self.device = select_device(job.device)
+        configure(self.device, job.threads or self.recipe.get("resources", {}).get("cpus"))
+        self.split = read_split(job.split_path, job.dataset)
+        self.split_sha = sha256_file(job.split_path)
+        raw = load_source(job.dataset, job.dataset_cfg)
+        images, labels = split_tensors(self.split, raw)
+        _check_sizes(job, len(labels))
+        self.counts = self.split["class_counts"]
+        self.num_classes = len(self.counts)
+        self.groups = class_groups(self.counts, self.split["profile"])
+        self.images = images.to(self.device)
+        self.labels_cpu = labels
+        self.labels = labels.to(self.device)
+        mean, std = channel_stats(images)
+        self.norm = {"mean": mean, "std": std}
+        cl = bool(self.recipe.get("channels_last", False))
+        self.augment = BatchAugment(
+            mean,
+            std,
+            job.dataset_cfg.get("crop_padding", 0),
+            job.dataset_cfg.get("flip", False),
+            self.device,
+            cl,
+        )
+        diag_n = self.recipe.get("diagnostic_per_class", 100)
+        self.diag_idx = stratified_subset(labels, diag_n, job.dataset_cfg["seed"])
+        self.amp = bool(self.recipe.get("amp", False)) and self.device.type == "cuda"
+
+        torch.manual_seed(job.seed)
+        epochs = self.recipe["epochs"]
+        self.method = build_method(
+            job.method_cfg, self.counts, job.seed, epochs, self.recipe["drw_epoch"], self.device
+        )
+        self.model_config = {
+            "name": self.recipe["model"],
+            "num_classes": self.num_classes,
+            "in_channels": int(images.shape[1]),
+            "normed": self.method.normed_classifier,
+        }
+        self.model = build_model(**self.model_config).to(self.device)
+        if cl:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.optimizer = torch.optim.SGD(
+            self.model.parameters(),
+            lr=self.recipe["lr"],
+            momentum=self.recipe["momentum"],
+            weight_decay=self.recipe["weight_decay"],
+        )
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.gen_order = torch.Generator().manual_seed(job.seed * 2 + 1)
+        self.gen_aug = torch.Generator().manual_seed(job.seed * 2 + 2)
+        self.history: list[dict] = []
+        self.epoch = 0
+        self.stable = stable_record(job.resolved, {job.split_path: self.split_sha}, seed=job.seed)
+        self.progress = progress or Progress(sys.stderr)
+
+    # -- checkpoints -------------------------------------------------------------------------
+
+    def _identity(self) -> dict:
+        return {"split_sha256": self.split_sha, "params_sha256": self.stable["params_sha256"]}
+
+    def save_resume(self) -> None:
+        """Everything needed to continue exactly, written atomically."""
+        save_torch(
+            self.job.resume_path,
+            {
+                "format": CHECKPOINT_FORMAT,
+                **self._identity(),
+                "epoch": self.epoch,
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scaler": self.scaler.state_dict(),
+                "rng": {
+                    "order": self.gen_order.get_state(),
+                    "aug": self.gen_aug.get_state(),
+                    "torch": torch.get_rng_state(),
+                },
+                "mixing": self.method.mixing.state_dict(),
+                "history": self.history,
+            },
+        )
+
+    def try_resume(self) -> bool:
+        """Continue from the resume checkpoint when it belongs to this run."""
+        path = self.job.resume_path
+        if not path.is_file():
+            return False
+        try:
+            state = torch.load(path, map_location=self.device, weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - a damaged resume file is discarded, not trusted
+            self.progress.line(
+                f"ignoring unreadable resume checkpoint {path} ({exc.__class__.__name__})"
+            )
+            return False
+        if {k: state.get(k) for k in self._identity()} != self._identity():
+            self.progress.line(
+                f"ignoring resume checkpoint {path}: made with another split or params"
+            )
+            return False
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.gen_order.set_state(state["rng"]["order"])
+        self.gen_aug.set_state(state["rng"]["aug"])
+        torch.set_rng_state(state["rng"]["torch"])
+        self.method.mixing.load_state_dict(state["mixing"])
+        self.history, self.epoch = state["history"], state["epoch"]
+        self.progress.line(f"resumed from {path} at epoch {self.epoch}")
+        return True
+
+    def final_checkpoint(self) -> dict:
+        """The model and what it was made from (no optimiser, no times: same inputs, same bytes)."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            **self._identity(),
+            "epoch": self.epoch,
+            "model": {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()},
+            "model_config": self.model_config,
+            "normalization": self.norm,
+            "class_counts": self.counts,
+            "profile": self.split["profile"],
+            "provenance": self.stable,
+        }
+
+    # -- training ----------------------------------------------------------------------------
+
+    def train_epoch(self) -> dict:
+        """One pass over the split; returns the epoch's history entry."""
+        e, batch = self.epoch, self.recipe["batch_size"]
+        lr = learning_rate(self.recipe, e)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        weights = self.method.weighting(e)
+        order = epoch_order(self.labels_cpu, self.counts, self.method.sampler, self.gen_order)
+        grads = GradientMeter(self.num_classes, self.device)
+        weakened = torch.zeros(self.num_classes, device=self.device)
+        seen = torch.zeros(self.num_classes, device=self.device)
+        loss_sum, steps = 0.0, math.ceil(len(order) / batch)
+        self.model.train()
+        self.progress.start_epoch(e, self.recipe["epochs"], steps)
+        for step, start in enumerate(range(0, len(order), batch)):
+            idx = order[start : start + batch]
+            if len(idx) < 2:  # batch norm needs two samples
+                continue
+            x = self.augment(self.images[idx.to(self.device)], self.gen_aug)
+            y = self.labels[idx.to(self.device)]
+            plan = self.method.mixing.plan(y, e)
+            with torch.autocast(self.device.type, enabled=self.amp):
+                logits, features = self.model(x, plan.mixer, plan.layer)
+            features.retain_grad()
+            loss = mixed_weighted_loss(self.method.loss, logits, y, plan.y_b, plan.lam_y, weights)
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise UserError(
+                    f"non-finite training loss ({value}) at epoch {e + 1}, step {step + 1} "
+                    f"(lr {lr:g}); lower recipes.{self.job.recipe}.lr or check the data"
+                )
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            grads.add(features.grad / self.scaler.get_scale() if self.amp else features.grad, y)
+            seen.index_add_(0, y, torch.ones_like(y, dtype=seen.dtype))
+            if plan.weakened is not None:
+                weakened.index_add_(0, y, plan.weakened.to(seen.dtype))
+            loss_sum += value
+            self.progress.step(len(idx), value)
+        acc, class_loss = self.clean_pass()
+        self.method.mixing.end_epoch(acc)
+        self.epoch += 1
+        return {
+            "epoch": self.epoch,
+            "lr": lr,
+            "train_loss": round(loss_sum / steps, 6),
+            "class_acc": rounded(acc),
+            "class_loss": rounded(class_loss),
+            "class_grad_norm": rounded(grads.means(), 9),
+            "weakened_fraction": rounded((weakened / seen.clamp_min(1)).tolist()),
+        }
+
+    def clean_pass(self) -> tuple[list[float], list[float]]:
+        """Per-class accuracy and loss on the fixed training subset, no augmentation or mixing."""
+        idx = self.diag_idx.to(self.device)
+        logits = predict(self.model, self.images[idx], self.augment, self.amp)
+        return per_class_accuracy_loss(logits, self.labels[idx], self.num_classes)
+
+    def run(self) -> None:
+        """Train to the recipe's last epoch, resuming if possible, then write the outputs."""
+        started = now()
+        self.try_resume()
+        epochs = self.recipe["epochs"]
+        while self.epoch < epochs:
+            entry = self.train_epoch()
+            self.history.append(entry)
+            self.save_resume()
+            self.progress.end_epoch(entry, self.groups)
+        write_json(self.job.history, self.history_record())
+        save_torch(self.job.checkpoint, self.final_checkpoint())
+        write_provenance(
+            "train",
+            [self.job.checkpoint, self.job.history],
+            {**self.stable, "timing": self.progress.summary()},
+            started,
+            describe(self.device),
+        )
+        self.job.resume_path.unlink(missing_ok=True)
+
+    def history_record(self) -> dict:
+        """The run's per-epoch evidence with what is needed to read it."""
+        return {
+            "dataset": self.job.dataset,
+            "method": self.job.method,
+            "seed": self.job.seed,
+            "profile": self.split["profile"],
+            "ratio": self.split["ratio"],
+            "class_counts": self.counts,
+            "groups": self.groups,
+            "diagnostic_subset": {
+                "per_class": self.recipe.get("diagnostic_per_class", 100),
+                "class_counts": torch.bincount(
+                    self.labels_cpu[self.diag_idx], minlength=self.num_classes
+                ).tolist(),
+            },
+            "epochs": self.history,
+        }
+
+
+def train(job: TrainJob, progress: Progress | None = None) -> Trainer:
+    """Run one training job end to end."""
+    trainer = Trainer(job, progress)
+    trainer.run()
+    return trainer

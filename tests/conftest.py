@@ -1,0 +1,71 @@
+"""Shared fixtures: the repository, params files to edit, and the CLI in a subprocess."""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+IN_CI = os.environ.get("CI") == "true"
+
+
+def cli_env() -> dict[str, str]:
+    """Environment with the venv's tools first on PATH."""
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def run_cli(
+    *args: str, cwd: Path, check: bool = False, timeout: float = 600
+) -> subprocess.CompletedProcess:
+    """Run ``procrustean ARGS`` in ``cwd``."""
+    proc = subprocess.run(
+        [str(BIN / "procrustean"), *args],
+        cwd=cwd,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"procrustean {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def repo_params() -> dict:
+    return yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+@pytest.fixture
+def params(repo_params: dict) -> dict:
+    """A deep copy of the repository's params, to edit."""
+    return copy.deepcopy(repo_params)
+
+
+def write_params(folder: Path, params: dict) -> Path:
+    path = folder / "params.yaml"
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return path
+
+
+def fashion_mnist_available() -> bool:
+    from procrustean.data.sources import _fashion_mnist_folder
+
+    return _fashion_mnist_folder(None) is not None
+
+
+def require_fashion_mnist() -> None:
+    """Skip where the dataset cannot be had, but never in CI (setup installs it there)."""
+    if not fashion_mnist_available():
+        if IN_CI:
+            pytest.fail("Fashion-MNIST is missing in CI: scripts/setup.sh should have installed it")
+        pytest.skip("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
