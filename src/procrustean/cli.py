@@ -44,6 +44,18 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="metrics JSON to write")
     _device_args(s)
     s.set_defaults(func=_evaluate)
+
+    s = sub.add_parser("report", help="tables and figures of one study")
+    s.add_argument("--study", required=True)
+    s.set_defaults(func=_report)
+
+    s = sub.add_parser("audit", help="re-hash an output and everything it was made from")
+    s.add_argument("path", help="a table, metrics file, history or checkpoint")
+    s.set_defaults(func=_audit)
+
+    s = sub.add_parser("dvc-commit", help="record in dvc.lock the stages whose outputs exist")
+    s.add_argument("--dry-run", action="store_true", help="list the stages, commit nothing")
+    s.set_defaults(func=_dvc_commit)
     return p
 
 
@@ -122,6 +134,32 @@ def _split(args: argparse.Namespace) -> None:
         f"split {args.dataset} {split['profile']} ratio {split['ratio']}: "
         f"{split['num_train']} images, counts {split['class_counts']} -> {args.out}"
     )
+
+
+def _report(args: argparse.Namespace) -> None:
+    from procrustean.report import build_report
+
+    outputs = build_report(args.params, args.study)
+    print(f"report {args.study}: {len(outputs)} files under results/{args.study}/")
+
+
+def _audit(args: argparse.Namespace) -> None:
+    from procrustean.audit import audit
+
+    report = audit(args.path)
+    print("\n".join(report.lines))
+    if report.mismatches:
+        raise UserError(f"audit failed: {report.mismatches[0]} ({len(report.mismatches)} mismatches "
+                        f"in {report.files} files); re-run the stage that makes it")
+    print(f"audit ok: {report.files} files re-hashed, all match their records")
+
+
+def _dvc_commit(args: argparse.Namespace) -> None:
+    from procrustean.config import load_params
+    from procrustean.dvcsync import commit_completed
+
+    names = commit_completed(load_params(args.params), dry_run=args.dry_run)
+    print(f"dvc: {'would commit' if args.dry_run else 'committed'} {len(names)} stages")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,7 +16,6 @@ from procrustean.errors import UserError
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "params.schema.yaml"
 DEFAULT_PARAMS = Path("params.yaml")
-DEFAULT_MINOR_FRACTION = 0.5
 
 
 @cache
@@ -91,8 +90,8 @@ def lookup(params: dict, catalogue: str, name: str) -> dict:
 
 
 def minor_fraction(params: dict, study: str) -> float:
-    """The study's step-profile minor fraction (default 0.5)."""
-    return float(lookup(params, "studies", study).get("minor_fraction", DEFAULT_MINOR_FRACTION))
+    """The fraction of classes a study's step profile makes minor."""
+    return float(lookup(params, "studies", study)["minor_fraction"])
 
 
 @dataclass(frozen=True, order=True)

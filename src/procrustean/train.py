@@ -289,7 +289,7 @@ class Trainer:
         save_torch(self.job.checkpoint, self.final_checkpoint())
         write_provenance(
             "train",
-            [self.job.checkpoint, self.job.history],
+            [self.job.history, self.job.checkpoint],
             {**self.stable, "timing": self.progress.summary()},
             started,
             describe(self.device),

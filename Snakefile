@@ -1,0 +1,38 @@
+# procrustean: reproduce "Procrustean Training for Imbalanced Deep Learning" (ICCV 2021).
+#   snakemake --cores all          the paper study (GPU or cluster)
+#   snakemake --cores all quick    the CPU-sized study on Fashion-MNIST
+#   snakemake --cores all smoke    every stage on synthetic data, in about a minute
+# params.yaml is the one source of truth; dvc.yaml runs the same stages for `dvc repro`.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "params.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/split.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+rule paper:
+    input:
+        report_targets("paper"),
+    default_target: True
+
+
+rule quick:
+    input:
+        report_targets("quick"),
+
+
+rule smoke:
+    input:
+        report_targets("smoke"),
+
+
+onsuccess:
+    shell("procrustean --params {PARAMS_FILE} dvc-commit")

@@ -1,0 +1,60 @@
+"""Where each stage writes, for a study's grid. Snakemake's rules and dvc.yaml use these patterns."""
+
+from __future__ import annotations
+
+from procrustean.config import Run, Setting, study_runs, study_settings
+
+SPLIT = "data/splits/{study}/{setting}.json"
+SPLIT_SUMMARY = "results/{study}/splits/{setting}.json"
+HISTORY = "results/{study}/history/{setting}/{method}/seed{seed}.json"
+MODEL = "runs/{study}/{setting}/{method}/seed{seed}/model.pt"
+METRICS = "results/{study}/metrics/{setting}/{method}/seed{seed}.json"
+REPORT_DIR = "results/{study}"
+PROV = ".prov.json"
+
+TABLES = ("accuracy", "groups", "diagnostics", "paired")
+TABLE_FORMATS = ("md", "tex", "csv")
+FIGURES = ("test_per_class_accuracy", "train_per_class_accuracy", "train_feature_gradient")
+CURVES = "curves.csv"
+
+
+def split_path(study: str, setting: Setting) -> str:
+    return SPLIT.format(study=study, setting=setting.name)
+
+
+def split_summary_path(study: str, setting: Setting) -> str:
+    return SPLIT_SUMMARY.format(study=study, setting=setting.name)
+
+
+def history_path(study: str, run: Run) -> str:
+    return HISTORY.format(study=study, setting=run.setting.name, method=run.method, seed=run.seed)
+
+
+def model_path(study: str, run: Run) -> str:
+    return MODEL.format(study=study, setting=run.setting.name, method=run.method, seed=run.seed)
+
+
+def metrics_path(study: str, run: Run) -> str:
+    return METRICS.format(study=study, setting=run.setting.name, method=run.method, seed=run.seed)
+
+
+def report_outputs(study: str) -> list[str]:
+    """The report stage's files, the provenance record's anchor (accuracy.md) first."""
+    base = REPORT_DIR.format(study=study)
+    tables = [f"{base}/tables/{t}.{f}" for t in TABLES for f in TABLE_FORMATS]
+    figures = [f"{base}/figures/{f}.png" for f in FIGURES]
+    return [*tables, *figures, f"{base}/tables/{CURVES}"]
+
+
+def study_outputs(params: dict, study: str) -> list[str]:
+    """Every file a study's stages write (provenance records included), in grid order."""
+    out: list[str] = []
+    for s in study_settings(params, study):
+        split = split_path(study, s)
+        out += [split, split + PROV, split_summary_path(study, s)]
+    for r in study_runs(params, study):
+        hist = history_path(study, r)
+        metrics = metrics_path(study, r)
+        out += [hist, hist + PROV, model_path(study, r), metrics, metrics + PROV]
+    report = report_outputs(study)
+    return [*out, *report, report[0] + PROV]

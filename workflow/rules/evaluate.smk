@@ -1,0 +1,18 @@
+rule evaluate:
+    input:
+        split=f"data/splits/{{study}}/{SETTING}.json",
+        model=f"runs/{{study}}/{SETTING}/{{method}}/seed{{seed}}/model.pt",
+    output:
+        metrics=f"results/{{study}}/metrics/{SETTING}/{{method}}/seed{{seed}}.json",
+        prov=f"results/{{study}}/metrics/{SETTING}/{{method}}/seed{{seed}}.json.prov.json",
+    params:
+        dataset=lambda w: config["datasets"][w.dataset],
+    log:
+        f"logs/{{study}}/evaluate/{SETTING}/{{method}}/seed{{seed}}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "procrustean evaluate --dataset {wildcards.dataset} --split {input.split}"
+        " --checkpoint {input.model} --out {output.metrics} --threads {threads} > {log} 2>&1"
