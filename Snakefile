@@ -19,9 +19,9 @@ include: "workflow/rules/report.smk"
 
 
 rule paper:
+    default_target: True
     input:
         report_targets("paper"),
-    default_target: True
 
 
 rule quick:

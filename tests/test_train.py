@@ -32,9 +32,20 @@ def workdir(tmp_path: Path, params: dict, monkeypatch) -> Path:
 
 def job(params: dict, method: str, out: str, seed: int = 0, recipe: str = "smoke") -> TrainJob:
     p = validate_params(params)
-    return TrainJob("synthetic", p["datasets"]["synthetic"], recipe, p["recipes"][recipe], method,
-                    p["methods"][method], seed, "split.json", f"{out}/model.pt",
-                    f"{out}/history.json", "cpu", 1)
+    return TrainJob(
+        "synthetic",
+        p["datasets"]["synthetic"],
+        recipe,
+        p["recipes"][recipe],
+        method,
+        p["methods"][method],
+        seed,
+        "split.json",
+        f"{out}/model.pt",
+        f"{out}/history.json",
+        "cpu",
+        1,
+    )
 
 
 def test_learning_rate_schedule():
@@ -62,12 +73,21 @@ def test_ce_learns_well_above_chance(workdir, params):
     params["recipes"]["smoke"].update(epochs=6, lr_decays=[[5, 0.1]], drw_epoch=5)
     params["datasets"]["synthetic"]["max_per_class"] = 200
     write_params(workdir, params)
-    run_split("params.yaml", "smoke", "synthetic", "exp", "1", "balanced.json", "balanced.summary.json")
+    run_split(
+        "params.yaml", "smoke", "synthetic", "exp", "1", "balanced.json", "balanced.summary.json"
+    )
     j = job(params, "ce", "runs/ce")
     j.split_path = "balanced.json"
     train(j)
-    metrics = evaluate("synthetic", params["datasets"]["synthetic"], "balanced.json",
-                       "runs/ce/model.pt", "metrics.json", "cpu", 1)
+    metrics = evaluate(
+        "synthetic",
+        params["datasets"]["synthetic"],
+        "balanced.json",
+        "runs/ce/model.pt",
+        "metrics.json",
+        "cpu",
+        1,
+    )
     assert metrics["top1"] > 10 + 40  # chance is 10% with 10 classes
     assert sum(map(sum, metrics["confusion"])) == metrics["num_test"] == 500
 
@@ -90,16 +110,41 @@ def test_evaluate_refuses_checkpoint_of_another_split(workdir, params):
     train(job(params, "ce", "runs/ce"))
     run_split("params.yaml", "smoke", "synthetic", "exp", "10", "other.json", "other.summary.json")
     with pytest.raises(UserError, match="made on a split with sha256"):
-        evaluate("synthetic", params["datasets"]["synthetic"], "other.json", "runs/ce/model.pt",
-                 "m.json", "cpu", 1)
+        evaluate(
+            "synthetic",
+            params["datasets"]["synthetic"],
+            "other.json",
+            "runs/ce/model.pt",
+            "m.json",
+            "cpu",
+            1,
+        )
     assert not Path("m.json").exists()
 
 
 def _train_cmd(out: str) -> list[str]:
-    return [str(BIN / "procrustean"), "train", "--study", "smoke", "--dataset", "synthetic",
-            "--method", "mfw", "--seed", "3", "--split", "split.json", "--checkpoint",
-            f"{out}/model.pt", "--history", f"{out}/history.json", "--device", "cpu",
-            "--threads", "1"]
+    return [
+        str(BIN / "procrustean"),
+        "train",
+        "--study",
+        "smoke",
+        "--dataset",
+        "synthetic",
+        "--method",
+        "mfw",
+        "--seed",
+        "3",
+        "--split",
+        "split.json",
+        "--checkpoint",
+        f"{out}/model.pt",
+        "--history",
+        f"{out}/history.json",
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+    ]
 
 
 def test_sigkill_mid_epoch_then_resume_is_byte_identical(workdir, params):
@@ -110,8 +155,14 @@ def test_sigkill_mid_epoch_then_resume_is_byte_identical(workdir, params):
     env = cli_env()
     subprocess.run(_train_cmd("whole"), cwd=workdir, env=env, check=True, capture_output=True)
 
-    proc = subprocess.Popen(_train_cmd("killed"), cwd=workdir, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        _train_cmd("killed"),
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     resume = workdir / "killed/model.pt.resume.pt"
     deadline = time.monotonic() + 120
     while not resume.exists() and time.monotonic() < deadline and proc.poll() is None:
@@ -124,8 +175,11 @@ def test_sigkill_mid_epoch_then_resume_is_byte_identical(workdir, params):
     state = torch.load(resume, weights_only=True)
     assert 1 <= state["epoch"] < 4
 
-    again = subprocess.run(_train_cmd("killed"), cwd=workdir, env=env, capture_output=True,
-                           text=True, check=True)
+    again = subprocess.run(
+        _train_cmd("killed"), cwd=workdir, env=env, capture_output=True, text=True, check=True
+    )
     assert f"resumed from killed/model.pt.resume.pt at epoch {state['epoch']}" in again.stderr
     assert (workdir / "killed/model.pt").read_bytes() == (workdir / "whole/model.pt").read_bytes()
-    assert (workdir / "killed/history.json").read_bytes() == (workdir / "whole/history.json").read_bytes()
+    assert (workdir / "killed/history.json").read_bytes() == (
+        workdir / "whole/history.json"
+    ).read_bytes()

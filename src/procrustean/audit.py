@@ -42,8 +42,10 @@ def audit(target: str, roots: Iterable[str] = SEARCH_ROOTS) -> AuditReport:
         raise UserError(f"{target}: no such file; give a table, metrics file or checkpoint path")
     producers = index_records(roots)
     if target not in producers:
-        raise UserError(f"{target}: no provenance record lists it; is it a pipeline output? "
-                        "(records are the *.prov.json files beside outputs)")
+        raise UserError(
+            f"{target}: no provenance record lists it; is it a pipeline output? "
+            "(records are the *.prov.json files beside outputs)"
+        )
     report = AuditReport()
     hashes: dict[str, str | None] = {}
     visited: set[str] = set()
@@ -58,10 +60,14 @@ def audit(target: str, roots: Iterable[str] = SEARCH_ROOTS) -> AuditReport:
         actual = current(path)
         ok = actual == expected
         status = "ok" if ok else ("MISSING" if actual is None else "MISMATCH")
-        report.lines.append(f"{'  ' * depth}{'<- ' if depth else ''}{path}  sha256 {expected[:12]}  {status}")
+        report.lines.append(
+            f"{'  ' * depth}{'<- ' if depth else ''}{path}  sha256 {expected[:12]}  {status}"
+        )
         if not ok:
             found = "missing" if actual is None else f"sha256 {actual[:12]}..."
-            report.mismatches.append(f"{path}: {found}, but {recorded_by} recorded {expected[:12]}...")
+            report.mismatches.append(
+                f"{path}: {found}, but {recorded_by} recorded {expected[:12]}..."
+            )
         walk(path, depth + 1)
 
     def walk(path: str, depth: int) -> None:

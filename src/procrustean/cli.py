@@ -149,8 +149,10 @@ def _audit(args: argparse.Namespace) -> None:
     report = audit(args.path)
     print("\n".join(report.lines))
     if report.mismatches:
-        raise UserError(f"audit failed: {report.mismatches[0]} ({len(report.mismatches)} mismatches "
-                        f"in {report.files} files); re-run the stage that makes it")
+        raise UserError(
+            f"audit failed: {report.mismatches[0]} ({len(report.mismatches)} mismatches "
+            f"in {report.files} files); re-run the stage that makes it"
+        )
     print(f"audit ok: {report.files} files re-hashed, all match their records")
 
 

@@ -9,8 +9,15 @@ from pathlib import Path
 
 from procrustean.config import lookup, study_runs, study_settings
 from procrustean.errors import UserError
-from procrustean.paths import (PROV, history_path, metrics_path, model_path, report_outputs,
-                               split_path, split_summary_path)
+from procrustean.paths import (
+    PROV,
+    history_path,
+    metrics_path,
+    model_path,
+    report_outputs,
+    split_path,
+    split_summary_path,
+)
 
 
 def stage_outputs(params: dict) -> dict[str, list[str]]:
@@ -26,7 +33,11 @@ def stage_outputs(params: dict) -> dict[str, list[str]]:
             s = r.setting
             key = f"{s.dataset}-{s.profile}-{s.ratio}-{r.method}-{r.seed}"
             hist, metrics = history_path(study, r), metrics_path(study, r)
-            stages[f"train-{study}@{study}-{recipe}-{key}"] = [hist, hist + PROV, model_path(study, r)]
+            stages[f"train-{study}@{study}-{recipe}-{key}"] = [
+                hist,
+                hist + PROV,
+                model_path(study, r),
+            ]
             stages[f"evaluate-{study}@{study}-{key}"] = [metrics, metrics + PROV]
         report = report_outputs(study)
         stages[f"report@{study}"] = [*report, report[0] + PROV]
@@ -43,10 +54,13 @@ def _dvc() -> str:
 
 def commit_completed(params: dict, dry_run: bool = False) -> list[str]:
     """Run ``dvc commit -f`` for every stage whose outputs all exist; return their names."""
-    names = [name for name, outs in stage_outputs(params).items()
-             if all(Path(o).exists() for o in outs)]
+    names = [
+        name for name, outs in stage_outputs(params).items() if all(Path(o).exists() for o in outs)
+    ]
     if names and not dry_run:
-        proc = subprocess.run([_dvc(), "commit", "-f", "-q", *names], capture_output=True, text=True)
+        proc = subprocess.run(
+            [_dvc(), "commit", "-f", "-q", *names], capture_output=True, text=True
+        )
         if proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]
             raise UserError(f"dvc commit failed: {last}; run 'dvc status' to see which stage")

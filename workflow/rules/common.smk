@@ -2,14 +2,16 @@
 import os
 import sys
 
-from procrustean.config import validate_params
+from procrustean.config import study_runs, validate_params
 from procrustean.errors import UserError
-from procrustean.paths import report_outputs
+from procrustean.paths import history_path, metrics_path, report_outputs
 
 PARAMS_FILE = "params.yaml"
 
-# The venv's tools (procrustean, dvc) must be on PATH for every job, local or on a cluster.
-os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+# The venv's tools (procrustean, dvc) come first on PATH in every job, local or on a cluster.
+shell.prefix(
+    f"set -euo pipefail; export PATH={os.path.dirname(sys.executable)}:$PATH; "
+)
 
 try:
     validate_params(config, PARAMS_FILE)
@@ -32,6 +34,23 @@ SETTING = "{dataset}-{profile}-r{ratio}"
 def report_targets(study):
     """The report files of a study (which pull in every stage before them)."""
     return report_outputs(study)
+
+
+def report_inputs(wildcards):
+    """Metrics and histories of every run of the study."""
+    runs = study_runs(config, wildcards.study)
+    return [metrics_path(wildcards.study, r) for r in runs] + [
+        history_path(wildcards.study, r) for r in runs
+    ]
+
+
+def report_files():
+    """The report rule's outputs as patterns with a {study} wildcard."""
+    files = report_outputs("STUDY")
+    return [f.replace("STUDY", "{study}") for f in files + [files[0] + ".prov.json"]]
+
+
+ENV = "../envs/procrustean.yaml"
 
 
 def recipe_name(wildcards):

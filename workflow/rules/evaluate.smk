@@ -5,14 +5,16 @@ rule evaluate:
     output:
         metrics=f"results/{{study}}/metrics/{SETTING}/{{method}}/seed{{seed}}.json",
         prov=f"results/{{study}}/metrics/{SETTING}/{{method}}/seed{{seed}}.json.prov.json",
-    params:
-        dataset=lambda w: config["datasets"][w.dataset],
     log:
         f"logs/{{study}}/evaluate/{SETTING}/{{method}}/seed{{seed}}.log",
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        dataset=lambda w: config["datasets"][w.dataset],
     shell:
         "procrustean evaluate --dataset {wildcards.dataset} --split {input.split}"
         " --checkpoint {input.model} --out {output.metrics} --threads {threads} > {log} 2>&1"

@@ -3,14 +3,16 @@ rule split:
         split=f"data/splits/{{study}}/{SETTING}.json",
         prov=f"data/splits/{{study}}/{SETTING}.json.prov.json",
         summary=f"results/{{study}}/splits/{SETTING}.json",
-    params:
-        dataset=lambda w: config["datasets"][w.dataset],
-        minor_fraction=lambda w: config["studies"][w.study]["minor_fraction"],
     log:
         f"logs/{{study}}/split/{SETTING}.log",
+    conda:
+        ENV
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        dataset=lambda w: config["datasets"][w.dataset],
+        minor_fraction=lambda w: config["studies"][w.study]["minor_fraction"],
     shell:
         "procrustean split --study {wildcards.study} --dataset {wildcards.dataset}"
         " --profile {wildcards.profile} --ratio {wildcards.ratio}"

@@ -41,8 +41,12 @@ def build_report(params_path: str, study: str) -> list[str]:
     data = collect(params, study)
     methods, settings = list(spec["methods"]), [s.name for s in study_settings(params, study)]
     base = REPORT_DIR.format(study=study)
-    builders = {"accuracy": tables.accuracy_table, "groups": tables.groups_table,
-                "diagnostics": tables.diagnostics_table, "paired": tables.paired_table}
+    builders = {
+        "accuracy": tables.accuracy_table,
+        "groups": tables.groups_table,
+        "diagnostics": tables.diagnostics_table,
+        "paired": tables.paired_table,
+    }
     for name, builder in builders.items():
         wide, long = builder(data.runs, methods, settings)
         md, tex = tables.render(wide, TITLES[name])
@@ -52,10 +56,12 @@ def build_report(params_path: str, study: str) -> list[str]:
     Path(f"{base}/figures").mkdir(parents=True, exist_ok=True)
     fig_test, fig_acc, fig_grad = (f"{base}/figures/{f}.png" for f in FIGURES)
     figures.test_per_class(data.runs, methods, settings, fig_test)
-    figures.per_class_curves(data.curves, methods, settings, "train_acc",
-                             "clean training accuracy", fig_acc)
-    figures.per_class_curves(data.curves, methods, settings, "grad_norm",
-                             "feature-gradient norm", fig_grad, log=True)
+    figures.per_class_curves(
+        data.curves, methods, settings, "train_acc", "clean training accuracy", fig_acc
+    )
+    figures.per_class_curves(
+        data.curves, methods, settings, "grad_norm", "feature-gradient norm", fig_grad, log=True
+    )
     _write_text(f"{base}/tables/{CURVES}", _csv(data.curves))
     outputs = report_outputs(study)
     stable = stable_record({"study": {study: spec}}, hash_inputs(data.inputs))

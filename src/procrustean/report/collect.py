@@ -37,15 +37,29 @@ def collect(params: dict, study: str) -> StudyData:
         metrics, history = _read(mpath), _read(hpath)
         inputs += [mpath, hpath]
         groups = history["groups"]
-        row = {"setting": run.setting.name, "method": run.method, "seed": run.seed,
-               "top1": metrics["top1"], "progress_gap": progress_gap(history["epochs"], groups),
-               "gradient_ratio": gradient_ratio(history["epochs"], groups)}
+        row = {
+            "setting": run.setting.name,
+            "method": run.method,
+            "seed": run.seed,
+            "top1": metrics["top1"],
+            "progress_gap": progress_gap(history["epochs"], groups),
+            "gradient_ratio": gradient_ratio(history["epochs"], groups),
+        }
         row.update({f"group_{g}": v for g, v in metrics["groups"].items()})
         row.update({f"class_{c}": v for c, v in enumerate(metrics["per_class"])})
         rows.append(row)
         for e in history["epochs"]:
             for c, (acc, grad) in enumerate(zip(e["class_acc"], e["class_grad_norm"], strict=True)):
-                curves.append({"setting": run.setting.name, "method": run.method, "seed": run.seed,
-                               "epoch": e["epoch"], "class": c, "count": history["class_counts"][c],
-                               "train_acc": acc, "grad_norm": grad})
+                curves.append(
+                    {
+                        "setting": run.setting.name,
+                        "method": run.method,
+                        "seed": run.seed,
+                        "epoch": e["epoch"],
+                        "class": c,
+                        "count": history["class_counts"][c],
+                        "train_acc": acc,
+                        "grad_norm": grad,
+                    }
+                )
     return StudyData(pd.DataFrame(rows), pd.DataFrame(curves), inputs)

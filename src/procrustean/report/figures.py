@@ -30,17 +30,31 @@ def test_per_class(runs: pd.DataFrame, methods: list[str], settings: list[str], 
         for m in methods:
             mean = sub[sub.method == m][cls].mean()
             ax.plot(range(len(cls)), mean.values, marker="o", ms=3, label=m)
-        ax.set(title=setting, xlabel="class (largest first)", ylabel="test accuracy (%)", ylim=(0, 100))
+        ax.set(
+            title=setting, xlabel="class (largest first)", ylabel="test accuracy (%)", ylim=(0, 100)
+        )
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     _save(fig, path)
 
 
-def per_class_curves(curves: pd.DataFrame, methods: list[str], settings: list[str], value: str,
-                     ylabel: str, path: str, log: bool = False) -> None:
+def per_class_curves(
+    curves: pd.DataFrame,
+    methods: list[str],
+    settings: list[str],
+    value: str,
+    ylabel: str,
+    path: str,
+    log: bool = False,
+) -> None:
     """A per-class quantity over epochs: rows settings, columns methods (side by side)."""
-    fig, axes = plt.subplots(len(settings), len(methods), figsize=(3.3 * len(methods), 2.8 * len(settings)),
-                             squeeze=False, sharey="row")
+    fig, axes = plt.subplots(
+        len(settings),
+        len(methods),
+        figsize=(3.3 * len(methods), 2.8 * len(settings)),
+        squeeze=False,
+        sharey="row",
+    )
     cmap = plt.get_cmap("viridis")
     for i, setting in enumerate(settings):
         for j, m in enumerate(methods):

@@ -8,8 +8,13 @@ import pandas as pd
 from tabulate import tabulate
 
 # A Procrustean method and the base method it is compared with (same split, same seed).
-PAIRS = (("mfw", "ce"), ("mfw_drw", "drw"), ("mfw_ldam_drw", "ldam_drw"), ("mfw_la", "la"),
-         ("mfw_adaptive", "ce"))
+PAIRS = (
+    ("mfw", "ce"),
+    ("mfw_drw", "drw"),
+    ("mfw_ldam_drw", "ldam_drw"),
+    ("mfw_la", "la"),
+    ("mfw_adaptive", "ce"),
+)
 
 
 def mean_std(values: pd.Series, digits: int = 2) -> str:
@@ -30,8 +35,9 @@ def _summary(runs: pd.DataFrame, column: str) -> pd.DataFrame:
     return out
 
 
-def _wide(runs: pd.DataFrame, columns: list[str], methods: list[str], settings: list[str],
-          digits: int = 2) -> pd.DataFrame:
+def _wide(
+    runs: pd.DataFrame, columns: list[str], methods: list[str], settings: list[str], digits: int = 2
+) -> pd.DataFrame:
     table = {}
     for setting in settings:
         sub = runs[runs.setting == setting]
@@ -75,16 +81,36 @@ def paired_table(runs: pd.DataFrame, methods: list[str], settings: list[str]):
             b = sub[sub.method == base].set_index("seed")["top1"]
             diff = (a - b).dropna()
             cells.append(f"{mean_std(diff)} [{', '.join(f'{d:+.1f}' for d in diff)}]")
-            long.append({"setting": setting, "method": method, "base": base,
-                         "mean_diff": diff.mean(), "std_diff": diff.std(ddof=1) if len(diff) > 1 else math.nan,
-                         "n": len(diff), "per_seed": " ".join(f"{d:.4f}" for d in diff)})
+            long.append(
+                {
+                    "setting": setting,
+                    "method": method,
+                    "base": base,
+                    "mean_diff": diff.mean(),
+                    "std_diff": diff.std(ddof=1) if len(diff) > 1 else math.nan,
+                    "n": len(diff),
+                    "per_seed": " ".join(f"{d:.4f}" for d in diff),
+                }
+            )
         rows[f"{method} - {base}"] = cells
-    wide = pd.DataFrame(rows, index=settings).T if rows else pd.DataFrame({"note": ["no method/base pair in this study"]})
+    wide = (
+        pd.DataFrame(rows, index=settings).T
+        if rows
+        else pd.DataFrame({"note": ["no method/base pair in this study"]})
+    )
     return wide, pd.DataFrame(long)
 
 
 def render(wide: pd.DataFrame, title: str) -> tuple[str, str]:
     """Markdown and LaTeX renderings of a wide table."""
-    md = f"<!-- {title} -->\n" + tabulate(wide, headers="keys", tablefmt="github", disable_numparse=True) + "\n"
-    tex = f"% {title}\n" + tabulate(wide, headers="keys", tablefmt="latex_booktabs", disable_numparse=True) + "\n"
+    md = (
+        f"<!-- {title} -->\n"
+        + tabulate(wide, headers="keys", tablefmt="github", disable_numparse=True)
+        + "\n"
+    )
+    tex = (
+        f"% {title}\n"
+        + tabulate(wide, headers="keys", tablefmt="latex_booktabs", disable_numparse=True)
+        + "\n"
+    )
     return md, tex
