@@ -18,6 +18,14 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 
 
+localrules:
+    paper,
+    quick,
+    smoke,
+    analysis,
+    ablation,
+
+
 rule paper:
     default_target: True
     input:
@@ -32,6 +40,16 @@ rule quick:
 rule smoke:
     input:
         report_targets("smoke"),
+
+
+rule analysis:
+    input:
+        report_targets("analysis"),
+
+
+rule ablation:
+    input:
+        report_targets("ablation"),
 
 
 onsuccess:

@@ -78,12 +78,15 @@ def load_params(path: str | Path = DEFAULT_PARAMS) -> dict:
     return validate_params(params, str(path))
 
 
+SINGULAR = {"datasets": "dataset", "recipes": "recipe", "methods": "method", "studies": "study"}
+
+
 def lookup(params: dict, catalogue: str, name: str) -> dict:
     """One entry of a catalogue, or a UserError listing the known names."""
     entries = params[catalogue]
     if name not in entries:
         raise UserError(
-            f"unknown {catalogue[:-1]} '{name}'; known {catalogue}: {', '.join(sorted(entries))} "
+            f"unknown {SINGULAR[catalogue]} '{name}'; known {catalogue}: {', '.join(sorted(entries))} "
             f"(add it to params.yaml under '{catalogue}:')"
         )
     return entries[name]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 import socket
 import struct
@@ -18,6 +19,7 @@ from procrustean.fileio import sha256_file
 RAW_ROOT = Path("data/raw")
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 DOWNLOAD_TIMEOUT_S = 3.0
+OFFLINE_ENV = "PROCRUSTEAN_OFFLINE"  # set to 1 to never try a download (clusters, tests)
 
 FASHION_MNIST_FILES = {
     "train-images-idx3-ubyte.gz": "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
@@ -186,7 +188,11 @@ def _download_fashion_mnist(folder: Path) -> None:
 
 
 class _socket_timeout:
+    """Short network timeouts for downloads; refuse at once when PROCRUSTEAN_OFFLINE is set."""
+
     def __enter__(self) -> None:
+        if os.environ.get(OFFLINE_ENV, "") not in ("", "0"):
+            raise OSError(f"downloads disabled by {OFFLINE_ENV}")
         self.old = socket.getdefaulttimeout()
         socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
 
