@@ -22,7 +22,10 @@ def fresh_clone(dest: Path) -> Path:
     dest.mkdir(parents=True)
     for rel in filter(None, files):
         src = REPO / rel
-        if src.is_file():
+        if src.is_symlink():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            (dest / rel).symlink_to(src.readlink())
+        elif src.is_file():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / rel)
     # results of earlier runs are part of the repository but not of this test's state
