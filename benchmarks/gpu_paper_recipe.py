@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import torch
+import yaml
 
 from procrustean.data.imbalance import class_counts
 from procrustean.data.split import make_split
@@ -30,55 +31,16 @@ from procrustean.models import build_model
 from procrustean.progress import Progress
 from procrustean.train import Trainer, TrainJob
 
-RECIPE = {
-    "model": "resnet32",
-    "epochs": 4,
-    "batch_size": 128,
-    "lr": 0.1,
-    "momentum": 0.9,
-    "weight_decay": 2e-4,
-    "warmup_epochs": 5,
-    "lr_decays": [[160, 0.01], [180, 0.0001]],
-    "drw_epoch": 160,
-    "amp": False,
-    "channels_last": True,
-    "diagnostic_per_class": 100,
-}
+PARAMS = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
+RECIPE = {**PARAMS["recipes"]["paper"], "epochs": 4}
 DATASET = {
-    "source": "synthetic",
-    "num_classes": 10,
+    **PARAMS["datasets"]["synthetic"],
     "max_per_class": 5000,
     "test_per_class": 100,
     "image_size": 32,
     "channels": 3,
-    "seed": 0,
-    "crop_padding": 4,
-    "flip": True,
 }
-METHODS = {
-    "ce": {
-        "loss": {"name": "ce"},
-        "weighting": {"name": "none"},
-        "sampler": "none",
-        "mixing": {"name": "none"},
-    },
-    "mfw": {
-        "loss": {"name": "ce"},
-        "weighting": {"name": "none"},
-        "sampler": "none",
-        "mixing": {
-            "name": "mfw",
-            "p_max": 0.5,
-            "gamma": 1.0,
-            "layers": [0, 1, 2, 3],
-            "alpha": 1.0,
-            "probability": "rank",
-            "start_epoch": 0,
-            "end_epoch": None,
-            "detach_partner": False,
-        },
-    },
-}
+METHODS = {m: PARAMS["methods"][m] for m in ("ce", "mfw")}
 # The paper study: (dataset, profile, ratio) -> training images per epoch; 16 methods x 3 seeds.
 PAPER_SETTINGS = [
     (c, n, p, r) for c, n in ((10, 5000), (100, 500)) for p in ("exp", "step") for r in (100, 10)

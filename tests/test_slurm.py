@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -146,3 +147,13 @@ def test_scancel_mid_training_is_retried_and_resumes(cluster, tmp_path):
         (repo / "results/smoke/history/synthetic-step-r10/ce/seed0.json.prov.json").read_text()
     )
     assert record["slurm_job_id"] not in (None, train_jobs[0])  # finished by the retry
+
+
+def test_paper_dry_run_gives_every_training_job_a_gpu(cluster):
+    out = run(["snakemake", "--profile", "workflow/profiles/slurm", "-n", "--cores", "all"], REPO)
+    text = out.stdout + out.stderr
+    blocks = text.split("\nrule ")
+    train = [b for b in blocks if b.startswith("train:")]
+    assert len(train) == 384  # 8 settings x 16 methods x 3 seeds
+    assert all(re.search(r"resources: .*\bgpu=1\b", b) for b in train)
+    assert all(re.search(r"resources: .*\bruntime=240\b", b) for b in train)

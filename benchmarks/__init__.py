@@ -1,0 +1,1 @@
+"""Benchmarks: throughput, method overheads, pipeline overhead at paper scale, memory."""

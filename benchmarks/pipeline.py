@@ -1,0 +1,150 @@
+"""Pipeline overhead at paper scale: stand-in outputs for the whole paper grid, then time the
+engines' bookkeeping (no training)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from procrustean.config import load_params, study_runs, study_settings
+from procrustean.fileio import write_json
+from procrustean.lineage import hash_inputs, stable_record, write_provenance
+from procrustean.paths import (
+    history_path,
+    metrics_path,
+    model_path,
+    report_outputs,
+    split_path,
+    split_summary_path,
+)
+
+BIN = Path(sys.executable).parent
+
+
+def copy_repo(repo: Path, dest: Path) -> Path:
+    """The working tree as git sees it (tracked and untracked, not ignored), without results."""
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for rel in filter(None, files):
+        src, dst = repo / rel, dest / rel
+        if rel.startswith("results/") or rel == "dvc.lock":
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_symlink():
+            dst.symlink_to(src.readlink())
+        elif src.is_file():
+            shutil.copy2(src, dst)
+    for cmd in (
+        ["git", "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "bench"],
+    ):
+        subprocess.run(cmd, cwd=dest, check=True, capture_output=True)
+    return dest
+
+
+def stand_ins(repo: Path, study: str = "paper", history_epochs: int = 200) -> int:
+    """Write every output of ``study`` (small but well-formed), with provenance, in DAG order."""
+    cwd = os.getcwd()
+    os.chdir(repo)
+    try:
+        params = load_params("params.yaml")
+        files = 0
+        for s in study_settings(params, study):
+            out, summary = split_path(study, s), split_summary_path(study, s)
+            write_json(out, {"format": 1, "dataset": s.dataset, "stand_in": True})
+            write_json(summary, {"dataset": s.dataset, "stand_in": True})
+            write_provenance("split", [out, summary], stable_record({}, {}), "stand-in")
+            files += 3
+        classes = 10
+        for r in study_runs(params, study):
+            split, hist, model, metrics = (
+                split_path(study, r.setting),
+                history_path(study, r),
+                model_path(study, r),
+                metrics_path(study, r),
+            )
+            epochs = [
+                {"epoch": e + 1, "class_acc": [0.5] * classes, "class_grad_norm": [0.1] * classes}
+                for e in range(history_epochs)
+            ]
+            write_json(hist, {"stand_in": True, "epochs": epochs})
+            Path(model).parent.mkdir(parents=True, exist_ok=True)
+            Path(model).write_bytes(os.urandom(4096))
+            write_provenance(
+                "train", [hist, model], stable_record({}, hash_inputs([split])), "stand-in"
+            )
+            write_json(metrics, {"top1": 50.0, "stand_in": True})
+            write_provenance(
+                "evaluate", [metrics], stable_record({}, hash_inputs([split, model])), "stand-in"
+            )
+            files += 5
+        outputs = report_outputs(study)
+        for out in outputs:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            Path(out).write_text("stand-in\n")
+        inputs = [metrics_path(study, r) for r in study_runs(params, study)]
+        inputs += [history_path(study, r) for r in study_runs(params, study)]
+        write_provenance("report", outputs, stable_record({}, hash_inputs(inputs)), "stand-in")
+        return files + len(outputs) + 1
+    finally:
+        os.chdir(cwd)
+
+
+def timed(cmd: list[str], cwd: Path, repeats: int) -> dict:
+    """Median wall time of a command over ``repeats`` runs, and its last output line."""
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    times, last = [], ""
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+        times.append(time.perf_counter() - t0)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr[-2000:]}")
+        out = (proc.stdout + proc.stderr).strip().splitlines()
+        last = out[-1] if out else ""
+    return {
+        "median_s": round(statistics.median(times), 2),
+        "samples_s": [round(t, 2) for t in times],
+        "last_line": last[:200],
+    }
+
+
+def measure(repo: Path, workdir: Path, repeats: int, study: str = "paper") -> dict:
+    """Stand-ins for the study, then the bookkeeping commands, timed."""
+    clone = copy_repo(repo, workdir / "repo")
+    t0 = time.perf_counter()
+    n_files = stand_ins(clone, study)
+    generate_s = time.perf_counter() - t0
+    groups = [f"split-{study}", f"train-{study}", f"evaluate-{study}", f"report@{study}"]
+    commit = timed([str(BIN / "procrustean"), "dvc-commit"], clone, 1)
+    results = {
+        "snakemake_dry_run": timed([str(BIN / "snakemake"), "-n", study], clone, repeats),
+        "dvc_status": timed([str(BIN / "dvc"), "status", *groups], clone, repeats),
+        "dvc_repro_noop": timed([str(BIN / "dvc"), "repro", *groups], clone, repeats),
+        "audit_table": timed(
+            [str(BIN / "procrustean"), "audit", f"results/{study}/tables/accuracy.md"],
+            clone,
+            repeats,
+        ),
+    }
+    stages = sum(1 for _ in study_runs(load_params(clone / "params.yaml"), study)) * 2
+    stages += len(study_settings(load_params(clone / "params.yaml"), study)) + 1
+    return {
+        "study": study,
+        "stages": stages,
+        "files": n_files,
+        "generate_s": round(generate_s, 2),
+        "dvc_commit_s": commit["median_s"],
+        **results,
+    }

@@ -1,0 +1,238 @@
+"""Run the benchmark suite and write results/bench/bench.json and bench.md.
+
+    python -m benchmarks.run                 # full (about 10 minutes on 2 cores)
+    python -m benchmarks.run --tiny --out-dir /tmp/b   # seconds; what the test suite runs
+
+Every speed figure is a median of interleaved repeats, set against its baseline from the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import yaml
+
+from benchmarks import memory, pipeline, throughput
+from procrustean.fileio import write_json
+
+REPO = Path(__file__).resolve().parents[1]
+TARGETS = {  # figure -> (target, comparison) from issue 7
+    "engine_vs_bare": (0.9, ">="),
+    "engine_vs_peer": (1.25, ">="),
+    "overhead_mfw": (0.05, "<="),
+    "overhead_mixup": (0.05, "<="),
+    "overhead_ldam": (0.05, "<="),
+    "overhead_diagnostics_paper_epoch": (0.05, "<="),
+    "snakemake_dry_run": (10.0, "<="),
+    "dvc_status": (10.0, "<="),
+    "dvc_repro_noop": (10.0, "<="),
+    "audit_table": (10.0, "<="),
+}
+SIZES = {
+    "full": {
+        "per_class": 256,
+        "batch": 128,
+        "model": "resnet32",
+        "repeats": 3,
+        "study": "paper",
+        "pipeline_repeats": 3,
+        "train_dataset": "fashion_mnist_2k",
+        "train_study": "quick",
+    },
+    "tiny": {
+        "per_class": 20,
+        "batch": 16,
+        "model": "resnet8",
+        "repeats": 1,
+        "study": "smoke",
+        "pipeline_repeats": 1,
+        "train_dataset": "synthetic",
+        "train_study": "smoke",
+    },
+}
+PAPER_EPOCH_IMAGES = 12406  # CIFAR-10-LT, ratio 100: the smallest paper epoch (worst case)
+
+
+def machine() -> dict:
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def memory_part(size: dict, workdir: Path) -> dict:
+    """Peak RSS of one training epoch (the study's recipe) and of the report stage."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    study = size["train_study"]
+    recipe = params["studies"][study]["recipe"]
+    params["recipes"][recipe]["epochs"] = 1
+    (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    exe = str(pipeline.BIN / "procrustean")
+    split = [
+        exe,
+        "split",
+        "--study",
+        study,
+        "--dataset",
+        size["train_dataset"],
+        "--profile",
+        "step",
+        "--ratio",
+        "100",
+        "--out",
+        "split.json",
+        "--summary",
+        "summary.json",
+    ]
+    memory.peak_rss_mb(split, workdir)
+    train = [
+        exe,
+        "train",
+        "--study",
+        study,
+        "--dataset",
+        size["train_dataset"],
+        "--method",
+        "mfw",
+        "--seed",
+        "0",
+        "--split",
+        "split.json",
+        "--checkpoint",
+        "m.pt",
+        "--history",
+        "h.json",
+        "--device",
+        "cpu",
+    ]
+    out = {
+        "train_peak_rss_mb": memory.peak_rss_mb(train, workdir),
+        "train_config": f"{recipe} recipe, {size['train_dataset']} step r100, mfw, 1 epoch",
+    }
+    report_study = (
+        "quick" if (REPO / "results/quick/metrics").exists() and size is SIZES["full"] else None
+    )
+    if report_study:
+        clone = workdir / "report"
+        clone.mkdir()
+        shutil.copy(REPO / "params.yaml", clone / "params.yaml")
+        shutil.copytree(REPO / "results" / report_study, clone / "results" / report_study)
+        out["report_peak_rss_mb"] = memory.peak_rss_mb(
+            [exe, "report", "--study", report_study], clone
+        )
+        out["report_config"] = f"{report_study} study"
+    return out
+
+
+def verdicts(figures: dict) -> dict:
+    out = {}
+    for key, (target, op) in TARGETS.items():
+        value = figures.get(key)
+        if value is None:
+            continue
+        ok = value >= target if op == ">=" else value <= target
+        out[key] = {"value": value, "target": f"{op} {target}", "met": ok}
+    return out
+
+
+def markdown(result: dict) -> str:
+    lines = [
+        f"# Benchmarks ({result['mode']})",
+        "",
+        f"Machine: {result['machine']['processor']}, {result['machine']['cpus']} threads, "
+        f"{result['machine']['platform']}; torch {result['machine']['torch']}. "
+        f"Run {result['date']}, {result['wall_s']:.0f} s. Medians of interleaved repeats.",
+        "",
+        "| figure | value | target | met |",
+        "|---|---|---|---|",
+    ]
+    for key, v in result["verdicts"].items():
+        lines.append(f"| {key} | {v['value']} | {v['target']} | {'yes' if v['met'] else 'NO'} |")
+    tp = result["throughput"]
+    lines += [
+        "",
+        f"Throughput ({tp['config']['model']}, batch {tp['config']['batch']}, 32x32x3, "
+        f"{tp['config']['threads']} threads), img/s: "
+        + ", ".join(f"{k} {v}" for k, v in tp["img_per_s"].items()),
+        "",
+    ]
+    pl = result["pipeline"]
+    lines += [
+        f"Pipeline at {pl['study']} scale ({pl['stages']} stages, {pl['files']} files): "
+        f"`procrustean dvc-commit` {pl['dvc_commit_s']} s (once), "
+        + ", ".join(
+            f"{k} {pl[k]['median_s']} s"
+            for k in ("snakemake_dry_run", "dvc_status", "dvc_repro_noop", "audit_table")
+        ),
+        "",
+    ]
+    mem = result["memory"]
+    lines += ["Peak RSS: " + ", ".join(f"{k} {v}" for k, v in mem.items()), ""]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tiny", action="store_true", help="seconds-sized run (for tests)")
+    parser.add_argument("--out-dir", default=str(REPO / "results" / "bench"))
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    args = parser.parse_args()
+    mode = "tiny" if args.tiny else "full"
+    size = SIZES[mode]
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        for sub in ("tp", "pl", "mem"):
+            (tmpdir / sub).mkdir()
+        print("throughput ...", file=sys.stderr, flush=True)
+        tp = throughput.measure(
+            tmpdir / "tp",
+            size["per_class"],
+            size["batch"],
+            size["model"],
+            size["repeats"],
+            args.threads,
+        )
+        print("pipeline ...", file=sys.stderr, flush=True)
+        pl = pipeline.measure(REPO, tmpdir / "pl", size["pipeline_repeats"], size["study"])
+        print("memory ...", file=sys.stderr, flush=True)
+        mem = memory_part(size, tmpdir / "mem")
+    diag = tp["diagnostics"]
+    paper_epoch_s = PAPER_EPOCH_IMAGES / tp["img_per_s"]["ce"]
+    figures = {
+        **tp["ratios"],
+        "overhead_diagnostics_paper_epoch": round(diag["clean_pass_s"] / paper_epoch_s, 4),
+        **{
+            k: pl[k]["median_s"]
+            for k in ("snakemake_dry_run", "dvc_status", "dvc_repro_noop", "audit_table")
+        },
+    }
+    result = {
+        "mode": mode,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "wall_s": round(time.perf_counter() - start, 1),
+        "machine": machine(),
+        "throughput": tp,
+        "pipeline": pl,
+        "memory": mem,
+        "figures": figures,
+        "verdicts": verdicts(figures),
+    }
+    out = Path(args.out_dir)
+    write_json(out / "bench.json", result)
+    (out / "bench.md").write_text(markdown(result))
+    print(markdown(result))
+
+
+if __name__ == "__main__":
+    main()
