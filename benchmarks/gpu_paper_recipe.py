@@ -39,6 +39,7 @@ DATASET = {
     "test_per_class": 100,
     "image_size": 32,
     "channels": 3,
+    "crop_padding": 4,
 }
 METHODS = {m: PARAMS["methods"][m] for m in ("ce", "mfw")}
 # The paper study: (dataset, profile, ratio) -> training images per epoch; 16 methods x 3 seeds.
