@@ -55,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("dvc-commit", help="record in dvc.lock the stages whose outputs exist")
     s.add_argument("--dry-run", action="store_true", help="list the stages, commit nothing")
+    s.add_argument(
+        "--all",
+        action="store_true",
+        dest="everything",
+        help="every complete stage, not only those changed since dvc.lock",
+    )
     s.set_defaults(func=_dvc_commit)
     return p
 
@@ -160,7 +166,9 @@ def _dvc_commit(args: argparse.Namespace) -> None:
     from procrustean.config import load_params
     from procrustean.dvcsync import commit_completed
 
-    names = commit_completed(load_params(args.params), dry_run=args.dry_run)
+    names = commit_completed(
+        load_params(args.params), dry_run=args.dry_run, everything=args.everything
+    )
     print(f"dvc: {'would commit' if args.dry_run else 'committed'} {len(names)} stages")
 
 

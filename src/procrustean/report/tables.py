@@ -17,6 +17,9 @@ PAIRS = (
 )
 
 
+GROUP_ORDER = ("major", "minor", "many", "medium", "few")
+
+
 def mean_std(values: pd.Series, digits: int = 2) -> str:
     """``mean ± std`` over seeds (sample std); the mean alone for one seed; '-' for none."""
     v = values.dropna()
@@ -56,7 +59,8 @@ def accuracy_table(runs: pd.DataFrame, methods: list[str], settings: list[str]):
 
 def groups_table(runs: pd.DataFrame, methods: list[str], settings: list[str]):
     """Test accuracy (%) of major/minor (step) or many/medium/few (exp) classes."""
-    cols = [c for c in runs.columns if c.startswith("group_")]
+    order = [f"group_{g}" for g in GROUP_ORDER]
+    cols = [c for c in order if c in runs.columns]
     long = pd.concat([_summary(runs, c) for c in cols]).dropna(subset=["mean"])
     return _wide(runs, cols, methods, settings), long
 
