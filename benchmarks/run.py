@@ -37,12 +37,12 @@ TARGETS = {  # figure -> (target, comparison) from issue 7
 }
 SIZES = {
     "full": {
-        "per_class": 256,
+        "per_class": 128,
         "batch": 128,
         "model": "resnet32",
-        "repeats": 3,
+        "repeats": 5,
         "study": "paper",
-        "pipeline_repeats": 3,
+        "pipeline_repeats": 2,
         "train_dataset": "fashion_mnist_2k",
         "train_study": "quick",
     },
