@@ -3,38 +3,17 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
+from benchmarks.pipeline import copy_repo
 from tests.conftest import BIN, REPO, cli_env
 
 
 def fresh_clone(dest: Path) -> Path:
-    """A git clone of the working tree as it is now (tracked and untracked, not ignored)."""
-    files = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split("\0")
+    """A git clone of the working tree as it is now, without earlier results or dvc.lock."""
     dest.mkdir(parents=True)
-    for rel in filter(None, files):
-        src = REPO / rel
-        if src.is_symlink():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            (dest / rel).symlink_to(src.readlink())
-        elif src.is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / rel)
-    # results of earlier runs are part of the repository but not of this test's state
-    shutil.rmtree(dest / "results", ignore_errors=True)
-    (dest / "dvc.lock").unlink(missing_ok=True)
-    run(["git", "init", "-q"], dest)
-    run(["git", "add", "-A"], dest)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "clone"], dest)
-    return dest
+    return copy_repo(REPO, dest)
 
 
 def run(

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from procrustean.config import load_params, lookup, minor_fraction
 from procrustean.data.split import make_split, summarize
 from procrustean.errors import UserError
-from procrustean.fileio import canonical_json, write_json
+from procrustean.fileio import write_json
 from procrustean.lineage import now, stable_record, write_provenance
 
 
@@ -45,13 +43,3 @@ def run_split(
     stable = stable_record(resolved, dict(split["source_files"]), seed=cfg["seed"])
     write_provenance("split", [out, summary], stable, started)
     return split
-
-
-def describe(obj: dict) -> str:
-    """Short canonical rendering for logs."""
-    return canonical_json(obj).strip()
-
-
-def ensure_parent(path: str) -> None:
-    """Create the folder of an output path."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)

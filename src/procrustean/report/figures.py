@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -74,7 +72,3 @@ def per_class_curves(
     axes[0][-1].legend(fontsize=6, title="class", title_fontsize=6, loc="best")
     fig.tight_layout()
     _save(fig, path)
-
-
-def ensure_dir(path: str) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
