@@ -51,17 +51,17 @@ PAPER_SETTINGS = [
 def engine_rate(workdir: Path, method: str, amp: bool, epochs: int) -> float:
     """Median img/s of the engine's epochs after the first (warm-up)."""
     job = TrainJob(
-        "synthetic",
-        DATASET,
-        "paper",
-        {**RECIPE, "epochs": epochs, "amp": amp},
-        method,
-        METHODS[method],
-        0,
-        str(workdir / "split.json"),
-        str(workdir / f"{method}-{amp}.pt"),
-        str(workdir / f"{method}-{amp}.json"),
-        "cuda",
+        dataset="synthetic",
+        dataset_cfg=DATASET,
+        recipe="paper",
+        recipe_cfg={**RECIPE, "epochs": epochs, "amp": amp},
+        method=method,
+        method_cfg=METHODS[method],
+        seed=0,
+        split_path=str(workdir / "split.json"),
+        checkpoint=str(workdir / f"{method}-{amp}.pt"),
+        history=str(workdir / f"{method}-{amp}.json"),
+        device="cuda",
     )
     progress = Progress(sys.stderr, bar=False)
     Trainer(job, progress).run()

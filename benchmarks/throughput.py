@@ -68,18 +68,18 @@ class EngineBench:
     def trainer(self, method: str) -> Trainer:
         if method not in self.trainers:
             job = TrainJob(
-                "synthetic",
-                self.cfg,
-                "bench",
-                recipe(self.batch, self.model),
-                method,
-                METHODS[method],
-                0,
-                str(self.workdir / "split.json"),
-                str(self.workdir / f"{method}.pt"),
-                str(self.workdir / f"{method}.json"),
-                "cpu",
-                self.threads,
+                dataset="synthetic",
+                dataset_cfg=self.cfg,
+                recipe="bench",
+                recipe_cfg=recipe(self.batch, self.model),
+                method=method,
+                method_cfg=METHODS[method],
+                seed=0,
+                split_path=str(self.workdir / "split.json"),
+                checkpoint=str(self.workdir / f"{method}.pt"),
+                history=str(self.workdir / f"{method}.json"),
+                device="cpu",
+                threads=self.threads,
             )
             self.trainers[method] = Trainer(job, Progress(sys.stderr, bar=False))
         return self.trainers[method]

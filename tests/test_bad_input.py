@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from procrustean.stages import run_split
+from procrustean.data.split import run_split
 from tests.conftest import REPO, require_fashion_mnist, run_cli, write_params
 
 SPLIT = [

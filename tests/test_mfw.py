@@ -1,4 +1,4 @@
-"""Procrustean training (MFW): the semantics DESIGN.md section 5 specifies."""
+"""Procrustean training (MFW): the semantics the README specifies ("The method as implemented")."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from procrustean.data.split import run_split
 from procrustean.methods.mixing import (
     MFW,
     AdaptiveMFW,
@@ -17,7 +18,6 @@ from procrustean.methods.mixing import (
     rank_probabilities,
     uniform_probabilities,
 )
-from procrustean.stages import run_split
 from procrustean.train import train
 from tests.conftest import write_params
 from tests.test_train import job

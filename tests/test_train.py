@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from procrustean.config import validate_params
+from procrustean.data.split import run_split
 from procrustean.evaluate import evaluate, load_checkpoint
-from procrustean.stages import run_split
 from procrustean.train import TrainJob, learning_rate, train
 from tests.conftest import BIN, cli_env, write_params
 
@@ -33,18 +33,18 @@ def workdir(tmp_path: Path, params: dict, monkeypatch) -> Path:
 def job(params: dict, method: str, out: str, seed: int = 0, recipe: str = "smoke") -> TrainJob:
     p = validate_params(params)
     return TrainJob(
-        "synthetic",
-        p["datasets"]["synthetic"],
-        recipe,
-        p["recipes"][recipe],
-        method,
-        p["methods"][method],
-        seed,
-        "split.json",
-        f"{out}/model.pt",
-        f"{out}/history.json",
-        "cpu",
-        1,
+        dataset="synthetic",
+        dataset_cfg=p["datasets"]["synthetic"],
+        recipe=recipe,
+        recipe_cfg=p["recipes"][recipe],
+        method=method,
+        method_cfg=p["methods"][method],
+        seed=seed,
+        split_path="split.json",
+        checkpoint=f"{out}/model.pt",
+        history=f"{out}/history.json",
+        device="cpu",
+        threads=1,
     )
 
 

@@ -1,4 +1,4 @@
-"""Fresh copies of the repository and the two engines run inside them."""
+"""Fresh clones of the repository, as a newcomer gets them, and the two engines run inside."""
 
 from __future__ import annotations
 
@@ -6,23 +6,48 @@ import re
 import subprocess
 from pathlib import Path
 
-from benchmarks.pipeline import copy_repo
 from tests.conftest import BIN, REPO, cli_env
 
 
-def fresh_clone(dest: Path) -> Path:
-    """A git clone of the working tree as it is now, without earlier results or dvc.lock."""
-    dest.mkdir(parents=True)
-    return copy_repo(REPO, dest)
+def fresh_clone(dest: Path, source: Path = REPO) -> Path:
+    """``git clone`` of the committed HEAD of ``source``: committed results/ and dvc.lock
+    included, no splits, checkpoints or DVC cache (exactly what a user gets; uncommitted edits
+    are not in it, so commit before running these tests locally)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "clone", "-q", str(source), str(dest)], check=True)
+    return dest
+
+
+def commit_all(repo: Path, message: str) -> None:
+    """Commit everything in a test clone (git identity given inline)."""
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True, capture_output=True)
+    subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=test",
+            "-c",
+            "user.email=test@example.org",
+            "commit",
+            "-qm",
+            message,
+        ],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
 
 
 def run(
     cmd: list[str], cwd: Path, check: bool = True, timeout: float = 900
 ) -> subprocess.CompletedProcess:
-    """Run a command with the venv's tools on PATH."""
+    """Run a command with the venv's tools on PATH and the clone's own code (its src/) first."""
     exe = str(BIN / cmd[0]) if (BIN / cmd[0]).exists() else cmd[0]
+    env = cli_env()
+    if (cwd / "src" / "procrustean").is_dir():
+        env["PYTHONPATH"] = str(cwd / "src")
     proc = subprocess.run(
-        [exe, *cmd[1:]], cwd=cwd, env=cli_env(), capture_output=True, text=True, timeout=timeout
+        [exe, *cmd[1:]], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
     if check and proc.returncode != 0:
         raise AssertionError(

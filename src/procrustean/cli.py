@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from procrustean.errors import UserError
 
+PARAMS_ENV = "PROCRUSTEAN_PARAMS_FILE"
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="procrustean", description=__doc__)
-    p.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    p.add_argument(
+        "--params",
+        default=os.environ.get(PARAMS_ENV, "params.yaml"),
+        help=f"params file (default: ${PARAMS_ENV} if set, which the Snakefile sets for runs "
+        "with --config/--configfile overrides, else params.yaml)",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("validate", help="validate params.yaml against the schema")
@@ -34,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--split", required=True, help="split file from 'procrustean split'")
     s.add_argument("--checkpoint", required=True, help="final checkpoint to write")
     s.add_argument("--history", required=True, help="per-epoch history JSON to write")
+    s.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        help="write per-epoch TensorBoard scalars to DIR (when the recipe's tensorboard is on)",
+    )
     _device_args(s)
     s.set_defaults(func=_train)
 
@@ -49,9 +62,48 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--study", required=True)
     s.set_defaults(func=_report)
 
-    s = sub.add_parser("audit", help="re-hash an output and everything it was made from")
+    s = sub.add_parser(
+        "audit",
+        help="re-hash an output and everything it was made from",
+        description="Exit 0: every file matches its record; 1: a file present here differs from "
+        "its record; 3: nothing contradicts the records but some files are absent here "
+        "(unverified); 2: bad input.",
+    )
     s.add_argument("path", help="a table, metrics file, history or checkpoint")
+    s.add_argument(
+        "--rederive",
+        action="store_true",
+        help="re-derive the absent files in a scratch clone and check them against their records",
+    )
+    s.add_argument("--cores", default="all", help="cores for --rederive (default: all)")
     s.set_defaults(func=_audit)
+
+    s = sub.add_parser("status", help="outputs made by code that differs from this tree")
+    s.add_argument("--study", help="only this study's outputs")
+    s.set_defaults(func=_status)
+
+    s = sub.add_parser(
+        "compare", help="a study's metrics and histories against the committed versions"
+    )
+    s.add_argument("studies", nargs="+", metavar="STUDY")
+    s.add_argument("--rev", default="HEAD", help="git revision to compare with (default: HEAD)")
+    s.set_defaults(func=_compare)
+
+    s = sub.add_parser(
+        "verify",
+        help="re-derive a study's committed numbers in a scratch clone and compare",
+    )
+    s.add_argument("study")
+    s.add_argument("--cores", default="all", help="cores for the re-derivation (default: all)")
+    s.add_argument("--scratch", help="folder for the scratch clone (default: a temporary one)")
+    s.add_argument("--keep", action="store_true", help="keep the scratch clone")
+    s.set_defaults(func=_verify)
+
+    s = sub.add_parser(
+        "after-run", help="bookkeeping after a Snakemake run (dvc.lock, comparison); never fails"
+    )
+    s.add_argument("--since", type=float, required=True, help="the run's start (Unix time)")
+    s.set_defaults(func=_after_run)
 
     s = sub.add_parser("dvc-commit", help="record in dvc.lock the stages whose outputs exist")
     s.add_argument("--dry-run", action="store_true", help="list the stages, commit nothing")
@@ -82,18 +134,19 @@ def _train(args: argparse.Namespace) -> None:
     params = load_params(args.params)
     study = lookup(params, "studies", args.study)
     job = TrainJob(
-        args.dataset,
-        lookup(params, "datasets", args.dataset),
-        study["recipe"],
-        lookup(params, "recipes", study["recipe"]),
-        args.method,
-        lookup(params, "methods", args.method),
-        args.seed,
-        args.split,
-        args.checkpoint,
-        args.history,
-        args.device,
-        args.threads,
+        dataset=args.dataset,
+        dataset_cfg=lookup(params, "datasets", args.dataset),
+        recipe=study["recipe"],
+        recipe_cfg=lookup(params, "recipes", study["recipe"]),
+        method=args.method,
+        method_cfg=lookup(params, "methods", args.method),
+        seed=args.seed,
+        split_path=args.split,
+        checkpoint=args.checkpoint,
+        history=args.history,
+        device=args.device,
+        threads=args.threads,
+        tensorboard_dir=args.tensorboard,
     )
     trainer = train(job)
     print(
@@ -131,7 +184,7 @@ def _validate(args: argparse.Namespace) -> None:
 
 
 def _split(args: argparse.Namespace) -> None:
-    from procrustean.stages import run_split
+    from procrustean.data.split import run_split
 
     split = run_split(
         args.params, args.study, args.dataset, args.profile, args.ratio, args.out, args.summary
@@ -149,41 +202,81 @@ def _report(args: argparse.Namespace) -> None:
     print(f"report {args.study}: {len(outputs)} files under results/{args.study}/")
 
 
-def _audit(args: argparse.Namespace) -> None:
-    from procrustean.audit import audit
+def _audit(args: argparse.Namespace) -> int:
+    from procrustean.audit import audit, summary_lines
 
     report = audit(args.path)
     print("\n".join(report.lines))
-    if report.mismatches:
-        raise UserError(
-            f"audit failed: {report.mismatches[0]} ({len(report.mismatches)} mismatches "
-            f"in {report.files} files); re-run the stage that makes it"
-        )
-    print(f"audit ok: {report.files} files re-hashed, all match their records")
+    if args.rederive:
+        from procrustean.verify import rederive_absent
+
+        for line in rederive_absent(report, args.cores):
+            print(line)
+    for line in summary_lines(report):
+        print(line, file=sys.stderr if report.exit_code else sys.stdout)
+    return report.exit_code
+
+
+def _status(args: argparse.Namespace) -> int:
+    from procrustean.status import code_status
+
+    status = code_status(args.study)
+    print("\n".join(status.lines()))
+    return 1 if status.stale else 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from procrustean.compare import compare_study
+    from procrustean.config import load_params
+
+    params = load_params(args.params)
+    differs = False
+    for study in args.studies:
+        result = compare_study(params, study, rev=args.rev)
+        print("\n".join(result.lines()))
+        differs |= result.count("differs") > 0
+    return 1 if differs else 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from procrustean.verify import verify
+
+    result = verify(args.study, args.params, args.cores, args.scratch, args.keep)
+    print("verify " + "\n".join(result.lines()))
+    return 1 if result.count("differs") or result.count("missing here") else 0
 
 
 def _dvc_commit(args: argparse.Namespace) -> None:
     from procrustean.config import load_params
     from procrustean.dvcsync import commit_completed
 
-    names = commit_completed(
+    result = commit_completed(
         load_params(args.params), dry_run=args.dry_run, everything=args.everything
     )
-    print(f"dvc: {'would commit' if args.dry_run else 'committed'} {len(names)} stages")
+    print(result.line(args.dry_run))
+
+
+def _after_run(args: argparse.Namespace) -> int:
+    from procrustean.after_run import after_run
+
+    after_run(args.params, args.since)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; bad input becomes one line on stderr and exit status 2."""
     args = _parser().parse_args(argv)
+    from procrustean.lineage import set_params_file
+
+    set_params_file(args.params)
     try:
-        args.func(args)
+        return args.func(args) or 0
     except UserError as exc:
         print(f"procrustean {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"procrustean {args.command}: interrupted", file=sys.stderr)
         return 130
-    return 0
 
 
 if __name__ == "__main__":

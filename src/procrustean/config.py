@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 from dataclasses import dataclass
 from functools import cache
@@ -30,18 +31,74 @@ def _where(path: Any) -> str:
     return out or "(top level)"
 
 
+def _resolve_ref(schema: dict) -> dict:
+    ref = schema.get("$ref")
+    if not ref:
+        return schema
+    node: Any = _schema()
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part]
+    return {**_resolve_ref(node), **{k: v for k, v in schema.items() if k != "$ref"}}
+
+
+def _fill(instance: Any, schema: dict) -> None:
+    """Set every missing key that has a ``default`` in ``schema`` (in place, recursively)."""
+    schema = _resolve_ref(schema)
+    if not isinstance(instance, dict):
+        return
+    for sub in schema.get("allOf", []):
+        cond = sub.get("if")
+        if cond is None:
+            _fill(instance, sub)
+        else:
+            branch = "then" if jsonschema.Draft202012Validator(cond).is_valid(instance) else "else"
+            if branch in sub:
+                _fill(instance, sub[branch])
+    props = schema.get("properties", {})
+    for key, sub in props.items():
+        sub = _resolve_ref(sub)
+        if key not in instance and "default" in sub:
+            instance[key] = copy.deepcopy(sub["default"])
+        if key in instance:
+            _fill(instance[key], sub)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        for key, value in instance.items():
+            if key not in props:
+                _fill(value, extra)
+
+
+def with_defaults(kind: str, entry: dict) -> dict:
+    """A copy of one catalogue entry (``kind`` as in the schema's $defs: dataset, recipe, loss,
+    weighting, mixing, method, study) with the schema's defaults filled in."""
+    filled = copy.deepcopy(entry)
+    _fill(filled, {"$ref": f"#/$defs/{kind}"})
+    return filled
+
+
+def _message(err: jsonschema.ValidationError) -> str:
+    if err.validator == "enum" and err.schema_path and "propertyNames" in err.schema_path:
+        return (
+            f"key {err.instance!r} does not apply here (allowed: {', '.join(err.validator_value)})"
+        )
+    return err.message
+
+
 def validate_params(params: Any, source: str = "params.yaml") -> dict:
-    """Check ``params`` against the schema and the cross-references between catalogues.
+    """Check ``params`` against the schema and the cross-references between catalogues, and
+    return a copy with every default filled in.
 
     Raises UserError naming the first offending key and the rule it broke.
     """
     validator = jsonschema.Draft202012Validator(_schema())
-    errors = sorted(validator.iter_errors(params), key=lambda e: (len(e.path), list(e.path)))
+    errors = sorted(
+        validator.iter_errors(params),
+        key=lambda e: (len(e.path), [str(p) for p in e.path], str(e.schema_path)),
+    )
     if errors:
         err = errors[0]
-        rule = err.validator
         raise UserError(
-            f"{source}: {_where(err.path)}: {err.message} (schema rule '{rule}'); "
+            f"{source}: {_where(err.path)}: {_message(err)} (schema rule '{err.validator}'); "
             f"fix that value (rules in {SCHEMA_PATH.relative_to(REPO_ROOT)})"
         )
     for name, study in params["studies"].items():
@@ -57,7 +114,9 @@ def validate_params(params: Any, source: str = "params.yaml") -> dict:
                 f"{source}: studies.{name}.recipe: unknown recipe '{study['recipe']}'; "
                 f"define it under 'recipes:' or use one of {sorted(params['recipes'])}"
             )
-    return params
+    filled = copy.deepcopy(params)
+    _fill(filled, _schema())
+    return filled
 
 
 def load_params(path: str | Path = DEFAULT_PARAMS) -> dict:

@@ -1,4 +1,4 @@
-"""Per-class evidence per epoch (DESIGN.md section 6) and its summaries."""
+"""Per-class evidence per epoch (clean training accuracy, feature gradients) and its summaries."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from procrustean.config import lookup, study_runs, study_settings
@@ -20,27 +21,33 @@ from procrustean.paths import (
 )
 
 
-def stage_outputs(params: dict) -> dict[str, list[str]]:
-    """DVC stage name -> its outputs, for every study (names as dvc.yaml's matrices make them)."""
-    stages: dict[str, list[str]] = {}
+def stage_files(params: dict) -> dict[str, tuple[list[str], list[str]]]:
+    """DVC stage name -> (its file dependencies, its outputs), for every study (names as
+    dvc.yaml's matrices make them)."""
+    stages: dict[str, tuple[list[str], list[str]]] = {}
     for study in params["studies"]:
         recipe = lookup(params, "studies", study)["recipe"]
         for s in study_settings(params, study):
             key = f"{study}-{s.dataset}-{s.profile}-{s.ratio}"
             split = split_path(study, s)
-            stages[f"split-{study}@{key}"] = [split, split + PROV, split_summary_path(study, s)]
+            stages[f"split-{study}@{key}"] = (
+                [],
+                [split, split + PROV, split_summary_path(study, s)],
+            )
         for r in study_runs(params, study):
             s = r.setting
             key = f"{s.dataset}-{s.profile}-{s.ratio}-{r.method}-{r.seed}"
-            hist, metrics = history_path(study, r), metrics_path(study, r)
-            stages[f"train-{study}@{study}-{recipe}-{key}"] = [
-                hist,
-                hist + PROV,
+            split = split_path(study, s)
+            hist, metrics, model = (
+                history_path(study, r),
+                metrics_path(study, r),
                 model_path(study, r),
-            ]
-            stages[f"evaluate-{study}@{study}-{key}"] = [metrics, metrics + PROV]
+            )
+            stages[f"train-{study}@{study}-{recipe}-{key}"] = ([split], [hist, hist + PROV, model])
+            stages[f"evaluate-{study}@{study}-{key}"] = ([split, model], [metrics, metrics + PROV])
         report = report_outputs(study)
-        stages[f"report@{study}"] = [*report, report[0] + PROV]
+        report_deps = [f"results/{study}/metrics", f"results/{study}/history", f"runs/{study}"]
+        stages[f"report@{study}"] = (report_deps, [*report, report[0] + PROV])
     return stages
 
 
@@ -55,25 +62,25 @@ def _dvc() -> str:
 LOCK = Path("dvc.lock")
 
 
-def _needs_commit(outs: list[str], since: float | None) -> bool:
-    """All outputs exist and (unless ``since`` is None) one was written after ``since``."""
-    paths = [Path(o) for o in outs]
-    if not all(p.exists() for p in paths):
+def _needs_commit(deps: list[str], outs: list[str], since: float | None) -> bool:
+    """Dependencies and outputs all exist and (unless ``since`` is None) an output was written
+    after ``since``."""
+    if not all(Path(p).exists() for p in [*deps, *outs]):
         return False
-    return since is None or any(p.stat().st_mtime > since for p in paths)
+    return since is None or any(Path(o).stat().st_mtime > since for o in outs)
 
 
 def commit_targets(
-    stages: dict[str, list[str]], since: float | None = None
+    stages: dict[str, tuple[list[str], list[str]]], since: float | None = None
 ) -> tuple[list[str], list[str]]:
     """The stages to commit, and the fewest targets naming them.
 
-    A stage qualifies when all its outputs exist and, with ``since``, one is newer than that
-    time (dvc.lock's): DVC re-reads params.yaml for every params dependency, about 0.5 s a
-    stage, so committing only what changed keeps a re-run's bookkeeping short. A matrix
-    group's name stands for its stages when all of them qualify.
+    A stage qualifies when its file dependencies and outputs all exist and, with ``since``, an
+    output is newer than that time (dvc.lock's): DVC re-reads params.yaml for every params
+    dependency, about 0.5 s a stage, so committing only what changed keeps a re-run's
+    bookkeeping short. A matrix group's name stands for its stages when all of them qualify.
     """
-    chosen = {n for n, outs in stages.items() if _needs_commit(outs, since)}
+    chosen = {n for n, (deps, outs) in stages.items() if _needs_commit(deps, outs, since)}
     groups: dict[str, list[str]] = {}
     for name in stages:
         groups.setdefault(name if name.startswith("report@") else name.split("@")[0], []).append(
@@ -88,16 +95,55 @@ def commit_targets(
     return [n for n in stages if n in chosen], targets
 
 
-def commit_completed(params: dict, dry_run: bool = False, everything: bool = False) -> list[str]:
-    """Run ``dvc commit -f`` for the stages whose outputs all exist and changed since dvc.lock
-    was last written (every complete stage with ``everything``); return their names."""
+@dataclass
+class CommitResult:
+    """What ``dvc commit`` recorded, and what it left out and why."""
+
+    committed: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def line(self, dry_run: bool = False) -> str:
+        verb = "would record" if dry_run else "recorded"
+        text = f"dvc: {verb} {len(self.committed)} stages in dvc.lock"
+        if self.skipped:
+            reasons: dict[str, int] = {}
+            for why in self.skipped.values():
+                reasons[why] = reasons.get(why, 0) + 1
+            text += "; skipped " + "; ".join(f"{n} ({why})" for why, n in reasons.items())
+        return text
+
+
+def _run_commit(targets: list[str]) -> str | None:
+    """``dvc commit -f TARGETS``; None on success, else DVC's last error line."""
+    proc = subprocess.run([_dvc(), "commit", "-f", *targets], capture_output=True, text=True)
+    if proc.returncode == 0:
+        return None
+    lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith("ERROR")]
+    return (errors or lines or [f"exit status {proc.returncode}"])[-1]
+
+
+def commit_completed(params: dict, dry_run: bool = False, everything: bool = False) -> CommitResult:
+    """Record in dvc.lock the stages whose inputs and outputs all exist and whose outputs changed
+    since dvc.lock was last written (every complete stage with ``everything``).
+
+    Never raises for DVC's sake: a group DVC refuses is retried stage by stage, and a stage it
+    still refuses is reported as skipped with DVC's reason.
+    """
+    result = CommitResult()
     since = None if everything or not LOCK.exists() else LOCK.stat().st_mtime
-    names, targets = commit_targets(stage_outputs(params), since)
-    if targets and not dry_run:
-        proc = subprocess.run(
-            [_dvc(), "commit", "-f", "-q", *targets], capture_output=True, text=True
-        )
-        if proc.returncode != 0:
-            last = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]
-            raise UserError(f"dvc commit failed: {last}; run 'dvc status' to see which stage")
-    return names
+    stages = stage_files(params)
+    names, targets = commit_targets(stages, since)
+    if dry_run or not targets:
+        result.committed = names
+        return result
+    if _run_commit(targets) is None:
+        result.committed = names
+        return result
+    for name in names:
+        error = _run_commit([name])
+        if error is None:
+            result.committed.append(name)
+        else:
+            result.skipped[name] = f"dvc refused: {error}"
+    return result

@@ -15,7 +15,18 @@ from procrustean import __version__
 from procrustean.fileio import sha256_file, sha256_json, write_json
 
 PROV_SUFFIX = ".prov.json"
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parents[1]
+SCHEMA_FILE = REPO_ROOT / "workflow" / "schemas" / "params.schema.yaml"
 CODE_PATHS = ("src", "workflow", "Snakefile", "dvc.yaml", "params.yaml", "pyproject.toml")
+
+
+_params_file = ["params.yaml"]
+
+
+def set_params_file(path: str) -> None:
+    """Name the params file this process's stages read (recorded in their provenance)."""
+    _params_file[0] = str(path)
 
 
 def prov_path(output: str | os.PathLike) -> Path:
@@ -31,7 +42,7 @@ def now() -> str:
 @cache
 def code_version() -> dict[str, Any]:
     """Git commit of the code and whether its tracked code paths have uncommitted edits."""
-    root = Path(__file__).resolve().parents[2]
+    root = REPO_ROOT
     info: dict[str, Any] = {"package": __version__, "git_commit": None, "dirty": None}
     try:
         commit = subprocess.run(
@@ -54,6 +65,40 @@ def code_version() -> dict[str, Any]:
     except (OSError, subprocess.SubprocessError):
         pass
     return info
+
+
+def _code_key(path: Path) -> str:
+    try:
+        return path.relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+# Modules that drive stages or keep books but never shape an output's content.
+NOT_STAGE_CODE = frozenset(
+    {"cli", "__main__", "after_run", "audit", "compare", "dvcsync", "overrides", "progress"}
+    | {"scalars", "status", "verify"}
+)
+
+
+def loaded_code_files() -> dict[str, str]:
+    """sha256 of every procrustean source file this process has imported that shapes outputs,
+    and of the params schema (its defaults are code): what a stage ran, for flagging outputs
+    made by code that has changed since."""
+    files = {SCHEMA_FILE}
+    for name, module in list(sys.modules.items()):
+        origin = getattr(module, "__file__", None)
+        if not origin or name.rsplit(".", 1)[-1] in NOT_STAGE_CODE:
+            continue
+        if Path(origin).resolve().is_relative_to(PACKAGE_DIR):
+            files.add(Path(origin).resolve())
+    return {_code_key(p): sha256_file(p) for p in sorted(files) if p.is_file()}
+
+
+def current_code_hash(key: str) -> str | None:
+    """sha256 of a recorded code file as it is in this tree now (None if it is gone)."""
+    path = REPO_ROOT / key
+    return sha256_file(path) if path.is_file() else None
 
 
 @cache
@@ -82,6 +127,20 @@ def stable_record(params: dict, inputs: dict[str, str], seed: int | None = None)
     }
 
 
+def content_identity(stable: dict[str, Any]) -> dict[str, Any]:
+    """What made an artefact's content (inputs, resolved params, seed, library versions), without
+    the commit or machine that happened to write it: embedded in checkpoints, so a re-derivation
+    at another commit or on another machine of the same kind gives the same bytes."""
+    software_versions = {k: v for k, v in stable["software"].items() if k != "platform"}
+    return {
+        "inputs": stable["inputs"],
+        "params": stable["params"],
+        "params_sha256": stable["params_sha256"],
+        "seed": stable["seed"],
+        "software": software_versions,
+    }
+
+
 def hash_inputs(paths: list[str | os.PathLike]) -> dict[str, str]:
     """sha256 of each input file, keyed by its path as given."""
     return {str(p): sha256_file(p) for p in paths}
@@ -105,6 +164,8 @@ def write_provenance(
         "start": started,
         "end": now(),
     }
+    record["code_files"] = loaded_code_files()
+    record["params_file"] = _params_file[0]
     path = prov_path(outputs[0])
     write_json(path, record)
     return path

@@ -16,6 +16,8 @@ TABLES = ("accuracy", "groups", "diagnostics", "paired")
 TABLE_FORMATS = ("md", "tex", "csv")
 FIGURES = ("test_per_class_accuracy", "train_per_class_accuracy", "train_feature_gradient")
 CURVES = "curves.csv"
+SUMMARY = "summary.json"  # top-1 per setting and method: the study's DVC metrics
+PLOT_FILES = ("train_accuracy", "feature_gradient", "train_loss")  # results/<study>/plots/*.csv
 
 
 def split_path(study: str, setting: Setting) -> str:
@@ -43,7 +45,8 @@ def report_outputs(study: str) -> list[str]:
     base = REPORT_DIR.format(study=study)
     tables = [f"{base}/tables/{t}.{f}" for t in TABLES for f in TABLE_FORMATS]
     figures = [f"{base}/figures/{f}.png" for f in FIGURES]
-    return [*tables, *figures, f"{base}/tables/{CURVES}"]
+    plots = [f"{base}/plots/{p}.csv" for p in PLOT_FILES]
+    return [*tables, *figures, f"{base}/tables/{CURVES}", *plots, f"{base}/{SUMMARY}"]
 
 
 def study_outputs(params: dict, study: str) -> list[str]:

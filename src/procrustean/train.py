@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from procrustean.config import with_defaults
 from procrustean.data.augment import BatchAugment, channel_stats
 from procrustean.data.imbalance import class_groups
 from procrustean.data.sources import load_source
@@ -22,18 +23,19 @@ from procrustean.diagnostics import (
 )
 from procrustean.errors import UserError
 from procrustean.fileio import save_torch, sha256_file, write_json
-from procrustean.lineage import now, stable_record, write_provenance
+from procrustean.lineage import content_identity, now, stable_record, write_provenance
 from procrustean.methods import build_method
 from procrustean.methods.losses import mixed_weighted_loss
 from procrustean.methods.schedules import epoch_order
 from procrustean.models import build_model
 from procrustean.progress import Progress
 from procrustean.runtime import configure, describe, select_device
+from procrustean.scalars import ScalarLog
 
 CHECKPOINT_FORMAT = 1
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TrainJob:
     """Everything one training run reads: resolved params entries, inputs and outputs."""
 
@@ -49,9 +51,13 @@ class TrainJob:
     history: str
     device: str = "auto"
     threads: int | None = None
+    tensorboard_dir: str | None = None  # where event files go when the recipe's switch is on
     resolved: dict = field(init=False)
 
     def __post_init__(self) -> None:
+        self.dataset_cfg = with_defaults("dataset", self.dataset_cfg)
+        self.recipe_cfg = with_defaults("recipe", self.recipe_cfg)
+        self.method_cfg = with_defaults("method", self.method_cfg)
         self.resolved = {
             "dataset": {self.dataset: self.dataset_cfg},
             "recipe": {self.recipe: self.recipe_cfg},
@@ -90,7 +96,7 @@ class Trainer:
     def __init__(self, job: TrainJob, progress: Progress | None = None) -> None:
         self.job, self.recipe = job, job.recipe_cfg
         self.device = select_device(job.device)
-        configure(self.device, job.threads or self.recipe.get("resources", {}).get("cpus"))
+        configure(self.device, job.threads or self.recipe["resources"]["cpus"])
         self.split = read_split(job.split_path, job.dataset)
         self.split_sha = sha256_file(job.split_path)
         raw = load_source(job.dataset, job.dataset_cfg)
@@ -104,18 +110,18 @@ class Trainer:
         self.labels = labels.to(self.device)
         mean, std = channel_stats(images)
         self.norm = {"mean": mean, "std": std}
-        cl = bool(self.recipe.get("channels_last", False))
+        cl = bool(self.recipe["channels_last"])
         self.augment = BatchAugment(
             mean,
             std,
-            job.dataset_cfg.get("crop_padding", 0),
-            job.dataset_cfg.get("flip", False),
+            job.dataset_cfg["crop_padding"],
+            job.dataset_cfg["flip"],
             self.device,
             cl,
         )
-        diag_n = self.recipe.get("diagnostic_per_class", 100)
+        diag_n = self.recipe["diagnostic_per_class"]
         self.diag_idx = stratified_subset(labels, diag_n, job.dataset_cfg["seed"])
-        self.amp = bool(self.recipe.get("amp", False)) and self.device.type == "cuda"
+        self.amp = bool(self.recipe["amp"]) and self.device.type == "cuda"
 
         torch.manual_seed(job.seed)
         epochs = self.recipe["epochs"]
@@ -210,7 +216,7 @@ class Trainer:
             "normalization": self.norm,
             "class_counts": self.counts,
             "profile": self.split["profile"],
-            "provenance": self.stable,
+            "provenance": content_identity(self.stable),
         }
 
     # -- training ----------------------------------------------------------------------------
@@ -280,11 +286,16 @@ class Trainer:
         started = now()
         self.try_resume()
         epochs = self.recipe["epochs"]
-        while self.epoch < epochs:
-            entry = self.train_epoch()
-            self.history.append(entry)
-            self.save_resume()
-            self.progress.end_epoch(entry, self.groups)
+        scalars = ScalarLog(self.job.tensorboard_dir if self.recipe["tensorboard"] else None)
+        try:
+            while self.epoch < epochs:
+                entry = self.train_epoch()
+                self.history.append(entry)
+                self.save_resume()
+                self.progress.end_epoch(entry, self.groups)
+                scalars.epoch(entry, self.groups, self.progress.epoch_rates[-1])
+        finally:
+            scalars.close()
         write_json(self.job.history, self.history_record())
         save_torch(self.job.checkpoint, self.final_checkpoint())
         write_provenance(
@@ -307,7 +318,7 @@ class Trainer:
             "class_counts": self.counts,
             "groups": self.groups,
             "diagnostic_subset": {
-                "per_class": self.recipe.get("diagnostic_per_class", 100),
+                "per_class": self.recipe["diagnostic_per_class"],
                 "class_counts": torch.bincount(
                     self.labels_cpu[self.diag_idx], minlength=self.num_classes
                 ).tolist(),

@@ -1,22 +1,40 @@
-# Helpers shared by the rules: params validation, study expansion, resources from the recipe.
+# Helpers shared by the rules: params validation and overrides, study expansion, resources.
 import os
 import sys
+import time
+from pathlib import Path
+
+# The workflow runs the code of its own repository (this clone's src/), not whatever copy of
+# procrustean the interpreter happens to have installed.
+SRC = str(Path(workflow.basedir) / "src")
+sys.path.insert(0, SRC)
 
 from procrustean.config import study_runs, validate_params
 from procrustean.errors import UserError
-from procrustean.paths import history_path, metrics_path, report_outputs
+from procrustean.overrides import effective_params_file, has_overrides
+from procrustean.paths import history_path, metrics_path, model_path, report_outputs
 
-PARAMS_FILE = "params.yaml"
-
-# The venv's tools (procrustean, dvc) come first on PATH in every job, local or on a cluster.
-shell.prefix(
-    f"set -euo pipefail; export PATH={os.path.dirname(sys.executable)}:$PATH; "
-)
+WORKFLOW_START = time.time()
 
 try:
-    validate_params(config, PARAMS_FILE)
+    _source = "params.yaml" + (
+        " with --config/--configfile overrides" if has_overrides(config) else ""
+    )
+    config.update(validate_params(config, _source))
+    # --config/--configfile change only `config`: the jobs read the file named here, which holds
+    # exactly the merged parameters (params.yaml itself when there is no override).
+    PARAMS_FILE = effective_params_file(config)
 except UserError as exc:
     sys.exit(f"procrustean: error: {exc}")
+
+# The venv's tools (procrustean, dvc) come first on PATH in every job, local or on a cluster;
+# they import this repository's src/ and read PARAMS_FILE (through the environment, so the
+# shell commands, and with them Snakemake's code trigger, stay the same under overrides).
+shell.prefix(
+    f"set -euo pipefail; export PATH={os.path.dirname(sys.executable)}:$PATH; "
+    f"export PYTHONPATH={SRC}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
+    f"export PROCRUSTEAN_PARAMS_FILE={PARAMS_FILE}; "
+)
 
 
 wildcard_constraints:
@@ -37,20 +55,48 @@ def report_targets(study):
 
 
 def report_inputs(wildcards):
-    """Metrics and histories of every run of the study."""
+    """Metrics, histories and checkpoints of every run of the study: a clone that holds the
+    committed numbers but not the checkpoints they came from re-derives them."""
     runs = study_runs(config, wildcards.study)
-    return [metrics_path(wildcards.study, r) for r in runs] + [
-        history_path(wildcards.study, r) for r in runs
-    ]
+    return (
+        [metrics_path(wildcards.study, r) for r in runs]
+        + [history_path(wildcards.study, r) for r in runs]
+        + [model_path(wildcards.study, r) for r in runs]
+    )
+
+
+# Report outputs shown in `snakemake --report`: file name -> (caption, subcategory).
+IN_HTML_REPORT = {
+    "test_per_class_accuracy.png": ("test_per_class_accuracy", "figures"),
+    "train_per_class_accuracy.png": ("train_per_class_accuracy", "figures"),
+    "train_feature_gradient.png": ("train_feature_gradient", "figures"),
+    "accuracy.csv": ("accuracy", "tables"),
+    "groups.csv": ("groups", "tables"),
+    "diagnostics.csv": ("diagnostics", "tables"),
+    "paired.csv": ("paired", "tables"),
+    "summary.json": ("summary", "tables"),
+}
 
 
 def report_files():
-    """The report rule's outputs as patterns with a {study} wildcard."""
+    """The report rule's outputs as patterns with a {study} wildcard; figures and tables are
+    marked for Snakemake's HTML report, with captions, under their study."""
     files = report_outputs("STUDY")
-    return [f.replace("STUDY", "{study}") for f in files + [files[0] + ".prov.json"]]
-
-
-ENV = "../envs/procrustean.yaml"
+    out = []
+    for f in files + [files[0] + ".prov.json"]:
+        pattern = f.replace("STUDY", "{study}")
+        shown = IN_HTML_REPORT.get(Path(f).name)
+        if shown:
+            caption, subcategory = shown
+            pattern = report(
+                pattern,
+                caption=f"../report/{caption}.rst",
+                category="{study}",
+                subcategory=subcategory,
+                labels={"study": "{study}", "file": Path(f).name},
+            )
+        out.append(pattern)
+    return out
 
 
 def recipe_name(wildcards):
@@ -61,9 +107,9 @@ def recipe(wildcards):
     return config["recipes"][recipe_name(wildcards)]
 
 
-def train_resources(key, default):
+def train_resources(key):
     def get(wildcards, attempt=1):
-        value = recipe(wildcards).get("resources", {}).get(key, default)
+        value = recipe(wildcards)["resources"][key]
         return value * attempt if key == "runtime_min" else value
 
     return get

@@ -7,8 +7,6 @@ rule evaluate:
         prov=f"results/{{study}}/metrics/{SETTING}/{{method}}/seed{{seed}}.json.prov.json",
     log:
         f"logs/{{study}}/evaluate/{SETTING}/{{method}}/seed{{seed}}.log",
-    conda:
-        ENV
     threads: 1
     resources:
         mem_mb=2000,
@@ -16,5 +14,6 @@ rule evaluate:
     params:
         dataset=lambda w: config["datasets"][w.dataset],
     shell:
-        "procrustean evaluate --dataset {wildcards.dataset} --split {input.split}"
-        " --checkpoint {input.model} --out {output.metrics} --threads {threads} > {log} 2>&1"
+        "procrustean evaluate --dataset {wildcards.dataset}"
+        " --split {input.split} --checkpoint {input.model} --out {output.metrics}"
+        " --threads {threads} > {log} 2>&1"

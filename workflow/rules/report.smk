@@ -5,8 +5,6 @@ rule report:
         report_files(),
     log:
         "logs/{study}/report.log",
-    conda:
-        ENV
     resources:
         mem_mb=2000,
         runtime=10,

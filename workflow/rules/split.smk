@@ -5,8 +5,6 @@ rule split:
         summary=f"results/{{study}}/splits/{SETTING}.json",
     log:
         f"logs/{{study}}/split/{SETTING}.log",
-    conda:
-        ENV
     resources:
         mem_mb=2000,
         runtime=10,
@@ -14,6 +12,6 @@ rule split:
         dataset=lambda w: config["datasets"][w.dataset],
         minor_fraction=lambda w: config["studies"][w.study]["minor_fraction"],
     shell:
-        "procrustean split --study {wildcards.study} --dataset {wildcards.dataset}"
-        " --profile {wildcards.profile} --ratio {wildcards.ratio}"
+        "procrustean split --study {wildcards.study}"
+        " --dataset {wildcards.dataset} --profile {wildcards.profile} --ratio {wildcards.ratio}"
         " --out {output.split} --summary {output.summary} > {log} 2>&1"

@@ -9,16 +9,16 @@ rule train:
         f"logs/{{study}}/train/{SETTING}/{{method}}/seed{{seed}}.log",
     benchmark:
         f"logs/{{study}}/benchmark/train/{SETTING}/{{method}}/seed{{seed}}.tsv"
-    conda:
-        ENV
-    threads: train_resources("cpus", 1)
+    threads: train_resources("cpus")
     resources:
-        mem_mb=train_resources("mem_mb", 4000),
-        runtime=train_resources("runtime_min", 60),
-        gpu=train_resources("gpus", 0),
+        mem_mb=train_resources("mem_mb"),
+        runtime=train_resources("runtime_min"),
+        gpu=train_resources("gpus"),
     params:
         run=train_params,
     shell:
-        "procrustean train --study {wildcards.study} --dataset {wildcards.dataset}"
-        " --method {wildcards.method} --seed {wildcards.seed} --split {input.split}"
-        " --checkpoint {output.model} --history {output.history} > {log} 2>&1"
+        "procrustean train --study {wildcards.study}"
+        " --dataset {wildcards.dataset} --method {wildcards.method} --seed {wildcards.seed}"
+        " --split {input.split} --checkpoint {output.model} --history {output.history}"
+        " --tensorboard logs/{wildcards.study}/tensorboard/{wildcards.dataset}-{wildcards.profile}"
+        "-r{wildcards.ratio}/{wildcards.method}/seed{wildcards.seed} > {log} 2>&1"

@@ -7,12 +7,14 @@ import os
 import shutil
 import socket
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from procrustean.config import with_defaults
 from procrustean.errors import UserError
 from procrustean.fileio import sha256_file
 
@@ -49,15 +51,11 @@ class RawData:
 
 def load_source(name: str, cfg: dict) -> RawData:
     """Load the dataset ``name`` described by its params.yaml entry ``cfg``."""
+    cfg = with_defaults("dataset", cfg)
     source = cfg["source"]
-    if source == "synthetic":
-        data = synthetic(cfg)
-    elif source == "fashion_mnist":
-        data = fashion_mnist(_root(cfg, "fashion_mnist"))
-    elif source in CIFAR_FOLDERS:
-        data = cifar(source, _root(cfg, source))
-    else:  # the schema rules this out; kept for direct API use
+    if source not in SOURCES:  # the schema rules this out; kept for direct API use
         raise UserError(f"datasets.{name}.source: unknown source '{source}'")
+    data = SOURCES[source](cfg)
     if data.num_classes != cfg["num_classes"]:
         raise UserError(
             f"datasets.{name}.num_classes is {cfg['num_classes']} but the {source} data has "
@@ -66,8 +64,8 @@ def load_source(name: str, cfg: dict) -> RawData:
     return data
 
 
-def _root(cfg: dict, source: str) -> Path | None:
-    return Path(cfg["root"]) if cfg.get("root") else None
+def _root(cfg: dict) -> Path | None:
+    return Path(cfg["root"]) if cfg["root"] else None
 
 
 def synthetic(cfg: dict) -> RawData:
@@ -77,9 +75,10 @@ def synthetic(cfg: dict) -> RawData:
     amplitude and shift, over a random nuisance pattern, plus pixel noise, so a small network
     learns it well but not instantly.
     """
-    classes, size = cfg["num_classes"], cfg.get("image_size", 16)
-    channels, seed = cfg.get("channels", 3), cfg["seed"]
-    n_train, n_test = cfg["max_per_class"], cfg.get("test_per_class", 50)
+    cfg = with_defaults("dataset", cfg)
+    classes, size = cfg["num_classes"], cfg["image_size"]
+    channels, seed = cfg["channels"], cfg["seed"]
+    n_train, n_test = cfg["max_per_class"], cfg["test_per_class"]
     gen = torch.Generator().manual_seed(10_007 + seed)
 
     def smooth(n: int) -> torch.Tensor:
@@ -243,3 +242,12 @@ def cifar(source: str, root: Path | None = None) -> RawData:
         return x, y
 
     return RawData(*tensor(train), *tensor(test), files)
+
+
+# Source name -> loader of a dataset entry (defaults filled).
+SOURCES: dict[str, Callable[[dict], RawData]] = {
+    "synthetic": synthetic,
+    "fashion_mnist": lambda cfg: fashion_mnist(_root(cfg)),
+    "cifar10": lambda cfg: cifar("cifar10", _root(cfg)),
+    "cifar100": lambda cfg: cifar("cifar100", _root(cfg)),
+}

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import torch
 
+from procrustean.config import load_params, lookup, minor_fraction, with_defaults
 from procrustean.data.imbalance import class_counts, select_indices
 from procrustean.data.sources import RawData, load_source
 from procrustean.errors import UserError
-from procrustean.fileio import read_json
+from procrustean.fileio import read_json, write_json
+from procrustean.lineage import now, stable_record, write_provenance
 
 SPLIT_FORMAT = 1
 
@@ -32,20 +34,24 @@ def make_split(
     raw: RawData | None = None,
 ) -> dict:
     """Build the split record for one setting (deterministic in its inputs)."""
+    cfg = with_defaults("dataset", cfg)
     raw = raw or load_source(dataset, cfg)
     counts = class_counts(cfg["num_classes"], cfg["max_per_class"], profile, ratio, minor_fraction)
     indices = select_indices(raw.train_labels, counts, cfg["seed"])
+    content_params = {
+        k: v for k, v in cfg.items() if k != "root"
+    }  # where files live is not content
     return {
         "format": SPLIT_FORMAT,
         "dataset": dataset,
-        "dataset_params": cfg,
+        "dataset_params": content_params,
         "profile": profile,
         "ratio": ratio,
         "minor_fraction": minor_fraction,
         "class_counts": counts,
         "num_train": len(indices),
         "indices": indices.tolist(),
-        "source_files": raw.files,
+        "source_files": {Path(p).name: sha for p, sha in sorted(raw.files.items())},
         "content_sha256": content_digest(raw.train_images, raw.train_labels),
     }
 
@@ -97,3 +103,41 @@ def split_tensors(split: dict, raw: RawData) -> tuple[torch.Tensor, torch.Tensor
         )
     idx = torch.tensor(split["indices"], dtype=torch.int64)
     return raw.train_images[idx], raw.train_labels[idx]
+
+
+def parse_ratio(value: str | int | float) -> int:
+    """An imbalance ratio from the command line: an integer >= 1."""
+    try:
+        ratio = float(value)
+    except (TypeError, ValueError):
+        raise UserError(
+            f"--ratio: '{value}' is not a number; give the imbalance ratio n_max/n_min, "
+            "e.g. --ratio 100"
+        ) from None
+    if not ratio >= 1 or ratio != int(ratio):
+        raise UserError(f"--ratio: {value} must be a whole number >= 1 (n_max/n_min), e.g. 100")
+    return int(ratio)
+
+
+def run_split(
+    params_path: str, study: str, dataset: str, profile: str, ratio: str, out: str, summary: str
+) -> dict:
+    """``procrustean split``: write the split file, its summary and provenance."""
+    started = now()
+    params = load_params(params_path)
+    lookup(params, "studies", study)
+    cfg = lookup(params, "datasets", dataset)
+    ratio_value = parse_ratio(ratio)
+    raw = load_source(dataset, cfg)
+    split = make_split(dataset, cfg, profile, ratio_value, minor_fraction(params, study), raw=raw)
+    write_json(out, split)
+    write_json(summary, summarize(split))
+    resolved = {
+        "dataset": {dataset: cfg},
+        "profile": profile,
+        "ratio": split["ratio"],
+        "minor_fraction": split["minor_fraction"],
+    }
+    stable = stable_record(resolved, dict(raw.files), seed=cfg["seed"])
+    write_provenance("split", [out, summary], stable, started)
+    return split

@@ -7,6 +7,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from procrustean.config import with_defaults
 from procrustean.errors import UserError
 
 
@@ -29,7 +30,7 @@ class FocalLoss(Loss):
 
     def per_sample(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         ce = super().per_sample(logits, targets)
-        return (1 - torch.exp(-ce)) ** self.cfg.get("gamma", 1.0) * ce
+        return (1 - torch.exp(-ce)) ** self.cfg["gamma"] * ce
 
 
 class LDAMLoss(Loss):
@@ -40,8 +41,8 @@ class LDAMLoss(Loss):
     def __init__(self, cfg: dict, counts: list[int], device: torch.device) -> None:
         super().__init__(cfg, counts, device)
         margins = self.counts.pow(-0.25)
-        self.margins = margins * (cfg.get("max_margin", 0.5) / margins.max())
-        self.scale = cfg.get("scale", 30.0)
+        self.margins = margins * (cfg["max_margin"] / margins.max())
+        self.scale = cfg["scale"]
 
     def per_sample(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         shifted = logits.float() - F.one_hot(targets, logits.shape[1]) * self.margins[targets, None]
@@ -53,14 +54,14 @@ class LogitAdjustedLoss(Loss):
 
     def per_sample(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         log_prior = torch.log(self.counts / self.counts.sum())
-        return super().per_sample(logits.float() + self.cfg.get("tau", 1.0) * log_prior, targets)
+        return super().per_sample(logits.float() + self.cfg["tau"] * log_prior, targets)
 
 
 class CDTLoss(Loss):
     """Cross-entropy on ``z_c / a_c``, ``a_c = (n_max / n_c)^gamma`` (class-dependent temperatures)."""
 
     def per_sample(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        temps = (self.counts.max() / self.counts) ** self.cfg.get("gamma", 0.2)
+        temps = (self.counts.max() / self.counts) ** self.cfg["gamma"]
         return super().per_sample(logits.float() / temps, targets)
 
 
@@ -74,10 +75,10 @@ LOSSES: dict[str, type[Loss]] = {
 
 
 def build_loss(cfg: dict, counts: list[int], device: torch.device) -> Loss:
-    """The loss named by ``cfg['name']``."""
+    """The loss named by ``cfg['name']`` (missing keys take the schema's defaults)."""
     if cfg["name"] not in LOSSES:
         raise UserError(f"unknown loss '{cfg['name']}'; use one of {', '.join(LOSSES)}")
-    return LOSSES[cfg["name"]](cfg, counts, device)
+    return LOSSES[cfg["name"]](with_defaults("loss", cfg), counts, device)
 
 
 def mixed_weighted_loss(

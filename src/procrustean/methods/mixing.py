@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from procrustean.config import with_defaults
 from procrustean.models.resnet import Mixer
 
 
@@ -43,7 +44,8 @@ class NoMixing:
     """Plain training: no mixer, labels unchanged."""
 
     def __init__(self, cfg: dict, counts: list[int], seed: int, epochs: int) -> None:
-        self.cfg, self.counts, self.epochs = cfg, list(counts), epochs
+        self.cfg = with_defaults("mixing", cfg)
+        self.counts, self.epochs = list(counts), epochs
         self.rng = np.random.default_rng([seed, 7919])
 
     def plan(self, y: torch.Tensor, epoch: int) -> MixPlan:
@@ -60,14 +62,14 @@ class NoMixing:
         self.rng.bit_generator.state = state["rng"]
 
     def _layer(self) -> int:
-        layers = self.cfg.get("layers", [0])
+        layers = self.cfg["layers"]
         return int(layers[self.rng.integers(len(layers))])
 
     def _perm(self, n: int, device: torch.device) -> torch.Tensor:
         return torch.from_numpy(self.rng.permutation(n)).to(device)
 
     def _beta(self, size: int | None = None) -> np.ndarray:
-        alpha = float(self.cfg.get("alpha", 1.0))
+        alpha = float(self.cfg["alpha"])
         return self.rng.beta(alpha, alpha, size)
 
 
@@ -89,7 +91,7 @@ class Remix(Mixup):
         plan = super().plan(y, epoch)
         counts = torch.tensor(self.counts, dtype=torch.float32, device=y.device)
         ratio = counts[y] / counts[plan.y_b]
-        kappa, tau = self.cfg.get("kappa", 3.0), self.cfg.get("tau", 0.5)
+        kappa, tau = self.cfg["kappa"], self.cfg["tau"]
         lam = plan.lam_y
         lam_y = torch.where((ratio >= kappa) & (lam < tau), torch.zeros_like(lam), lam)
         lam_y = torch.where((ratio <= 1 / kappa) & (1 - lam < tau), torch.ones_like(lam), lam_y)
@@ -118,7 +120,7 @@ def uniform_probabilities(counts: list[int], p_max: float, gamma: float) -> list
 
 
 class MFW(NoMixing):
-    """Procrustean training: major-feature weakening (DESIGN.md section 5).
+    """Procrustean training: major-feature weakening (README, "The method as implemented").
 
     Each sample is weakened with its class's probability: at one layer drawn per step, its
     features become ``lam h_i + (1 - lam) h_pi(i)`` with ``lam = max(u, 1 - u)``,
@@ -127,13 +129,14 @@ class MFW(NoMixing):
 
     def __init__(self, cfg: dict, counts: list[int], seed: int, epochs: int) -> None:
         super().__init__(cfg, counts, seed, epochs)
-        rule = uniform_probabilities if cfg.get("probability") == "uniform" else rank_probabilities
-        self.p = rule(self.counts, cfg.get("p_max", 0.5), cfg.get("gamma", 1.0))
+        cfg = self.cfg
+        rule = uniform_probabilities if cfg["probability"] == "uniform" else rank_probabilities
+        self.p = rule(self.counts, cfg["p_max"], cfg["gamma"])
 
     def active(self, epoch: int) -> bool:
         """Whether weakening is on at 0-based ``epoch``."""
-        end = self.cfg.get("end_epoch")
-        return self.cfg.get("start_epoch", 0) <= epoch < (end if end is not None else self.epochs)
+        end = self.cfg["end_epoch"]
+        return self.cfg["start_epoch"] <= epoch < (end if end is not None else self.epochs)
 
     def plan(self, y: torch.Tensor, epoch: int) -> MixPlan:
         n = len(y)
@@ -147,11 +150,7 @@ class MFW(NoMixing):
         layer = self._layer()
         perm = self._perm(n, y.device)
         lam_t = torch.from_numpy(lam).float().to(y.device)
-        mixer = (
-            pair_mixer(lam_t, perm, self.cfg.get("detach_partner", False))
-            if weakened.any()
-            else None
-        )
+        mixer = pair_mixer(lam_t, perm, self.cfg["detach_partner"]) if weakened.any() else None
         return MixPlan(mixer, layer, y, plain.lam_y, torch.from_numpy(weakened).to(y.device), lam_t)
 
     def state_dict(self) -> dict:
@@ -172,7 +171,7 @@ class AdaptiveMFW(MFW):
 
     def end_epoch(self, class_acc: list[float]) -> None:
         lo, hi = min(class_acc), max(class_acc)
-        p_max, gamma = self.cfg.get("p_max", 0.5), self.cfg.get("gamma", 1.0)
+        p_max, gamma = self.cfg["p_max"], self.cfg["gamma"]
         if hi - lo < 1e-12:
             self.p = [0.0] * len(class_acc)
         else:

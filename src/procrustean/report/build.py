@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 
 from procrustean.config import load_params, lookup, study_settings
-from procrustean.fileio import atomic_path
+from procrustean.fileio import atomic_path, write_json
 from procrustean.lineage import hash_inputs, now, stable_record, write_provenance
-from procrustean.paths import CURVES, FIGURES, REPORT_DIR, report_outputs
-from procrustean.report import figures, tables
+from procrustean.paths import CURVES, FIGURES, PLOT_FILES, REPORT_DIR, SUMMARY, report_outputs
+from procrustean.report import figures, plots, tables
 from procrustean.report.collect import collect
 
 TITLES = {
@@ -63,6 +63,10 @@ def build_report(params_path: str, study: str) -> list[str]:
         data.curves, methods, settings, "grad_norm", "feature-gradient norm", fig_grad, log=True
     )
     _write_text(f"{base}/tables/{CURVES}", _csv(data.curves))
+    frames = plots.plot_frames(data.curves, data.epochs)
+    for stem in PLOT_FILES:
+        _write_text(f"{base}/plots/{stem}.csv", _csv(frames[stem]))
+    write_json(f"{base}/{SUMMARY}", tables.summary_metrics(data.runs, methods, settings))
     outputs = report_outputs(study)
     stable = stable_record({"study": {study: spec}}, hash_inputs(data.inputs))
     write_provenance("report", outputs, stable, started)

@@ -105,6 +105,18 @@ def paired_table(runs: pd.DataFrame, methods: list[str], settings: list[str]):
     return wide, pd.DataFrame(long)
 
 
+def summary_metrics(runs: pd.DataFrame, methods: list[str], settings: list[str]) -> dict:
+    """Mean top-1 (%) per setting and method, and the number of seeds: small enough for
+    ``dvc metrics show`` and ``dvc exp show`` to be read at a glance."""
+    out: dict = {"top1": {}, "seeds": int(runs.seed.nunique())}
+    for setting in settings:
+        sub = runs[runs.setting == setting]
+        out["top1"][setting] = {
+            m: round(float(sub[sub.method == m].top1.mean()), 4) for m in methods
+        }
+    return out
+
+
 def render(wide: pd.DataFrame, title: str) -> tuple[str, str]:
     """Markdown and LaTeX renderings of a wide table."""
     md = (

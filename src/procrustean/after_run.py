@@ -1,0 +1,54 @@
+"""Bookkeeping after a Snakemake run: dvc.lock, and the re-derived numbers against the committed.
+
+Runs in Snakemake's ``onsuccess``: whatever goes wrong here is reported in one line and never
+turns a successful run into a failed command.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+from procrustean.compare import compare_study, studies_written_since
+from procrustean.config import DEFAULT_PARAMS, load_params
+from procrustean.dvcsync import commit_completed
+from procrustean.errors import UserError
+
+
+def _say(line: str) -> None:
+    print(f"procrustean: {line}", flush=True)
+
+
+def record_in_dvc(params: dict, params_path: str) -> None:
+    """Commit what the run made to dvc.lock, unless the run used parameter overrides."""
+    if str(params_path) != str(DEFAULT_PARAMS):
+        _say(
+            f"dvc: not recording this run in dvc.lock: it ran with --config/--configfile "
+            f"overrides ({params_path}), which params.yaml does not hold; 'dvc status' lists "
+            "its stages as changed"
+        )
+        return
+    try:
+        _say(commit_completed(params).line())
+    except (UserError, OSError, subprocess.SubprocessError) as exc:
+        _say(f"dvc: dvc.lock not updated ({exc}); the run itself succeeded")
+
+
+def report_comparisons(params: dict, since: float) -> None:
+    """For each study this run wrote numbers for: byte-identical to the committed, or how far."""
+    for study in studies_written_since(params, since):
+        try:
+            for line in compare_study(params, study).lines():
+                _say(line)
+        except (OSError, subprocess.SubprocessError, ValueError) as exc:
+            _say(f"{study}: not compared with committed results ({exc.__class__.__name__})")
+
+
+def after_run(params_path: str, since: float) -> None:
+    """dvc.lock, then the comparison; each step reports and never raises."""
+    try:
+        params = load_params(params_path)
+    except UserError as exc:
+        _say(f"after-run skipped: {exc}")
+        return
+    record_in_dvc(params, params_path)
+    report_comparisons(params, since)

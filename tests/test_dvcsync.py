@@ -1,0 +1,52 @@
+"""`procrustean dvc-commit` records what exists and is new, and never fails a run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from procrustean import dvcsync
+from procrustean.config import validate_params
+
+
+def _touch(root: Path, paths: list[str]) -> None:
+    for p in paths:
+        (root / p).parent.mkdir(parents=True, exist_ok=True)
+        (root / p).write_text("x")
+
+
+def test_stages_with_absent_inputs_or_outputs_are_not_committed(tmp_path, monkeypatch, params):
+    monkeypatch.chdir(tmp_path)
+    stages = dvcsync.stage_files(validate_params(params))
+    split = "split-smoke@smoke-synthetic-step-10"
+    train = "train-smoke@smoke-smoke-synthetic-step-10-ce-0"
+    _touch(tmp_path, stages[split][1] + stages[train][1])
+    names, _ = dvcsync.commit_targets(stages)
+    assert split in names and train in names
+    os.remove(stages[train][0][0])  # the split a training run read is absent here
+    names, _ = dvcsync.commit_targets(stages)
+    assert train not in names
+
+
+def test_a_refused_group_is_retried_per_stage_and_reported(tmp_path, monkeypatch, params):
+    monkeypatch.chdir(tmp_path)
+    stages = dvcsync.stage_files(validate_params(params))
+    smoke = {n: v for n, v in stages.items() if "smoke" in n}
+    for deps, outs in smoke.values():  # the report's folder dependencies fill up with the runs
+        _touch(tmp_path, [d for d in deps if Path(d).suffix] + outs)
+    calls: list[list[str]] = []
+
+    def fake_commit(targets: list[str]) -> str | None:
+        calls.append(targets)
+        if len(targets) > 1 or targets[0].startswith("report@"):
+            return "ERROR: unexpected error - refused"
+        return None
+
+    monkeypatch.setattr(dvcsync, "_run_commit", fake_commit)
+    result = dvcsync.commit_completed(validate_params(params))
+    assert "report@smoke" in result.skipped and "report@smoke" not in result.committed
+    assert len(result.committed) == len(smoke) - 1
+    line = result.line()
+    assert line.startswith(
+        f"dvc: recorded {len(smoke) - 1} stages in dvc.lock; skipped 1 (dvc refused"
+    )
