@@ -12,6 +12,7 @@ from procrustean.config import lookup, study_runs, study_settings
 from procrustean.errors import UserError
 from procrustean.paths import (
     PROV,
+    PUBLISHED,
     history_path,
     metrics_path,
     model_path,
@@ -46,7 +47,12 @@ def stage_files(params: dict) -> dict[str, tuple[list[str], list[str]]]:
             stages[f"train-{study}@{study}-{recipe}-{key}"] = ([split], [hist, hist + PROV, model])
             stages[f"evaluate-{study}@{study}-{key}"] = ([split, model], [metrics, metrics + PROV])
         report = report_outputs(study)
-        report_deps = [f"results/{study}/metrics", f"results/{study}/history", f"runs/{study}"]
+        report_deps = [
+            f"results/{study}/metrics",
+            f"results/{study}/history",
+            f"runs/{study}",
+            PUBLISHED,
+        ]
         stages[f"report@{study}"] = (report_deps, [*report, report[0] + PROV])
     return stages
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from procrustean.data.augment import BatchAugment
-from procrustean.data.imbalance import class_groups
+from procrustean.data.imbalance import class_groups, group_rule
 from procrustean.data.sources import load_source
 from procrustean.data.split import read_split
 from procrustean.diagnostics import predict, rounded
@@ -92,6 +92,7 @@ def metrics_from_predictions(pred: torch.Tensor, labels: torch.Tensor, split: di
             for g, cs in groups.items()
         },
         "group_classes": groups,
+        "group_rule": group_rule(counts, split["profile"]),
         "class_counts": counts,
         "confusion": confusion.tolist(),
     }

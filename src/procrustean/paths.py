@@ -12,7 +12,8 @@ METRICS = "results/{study}/metrics/{setting}/{method}/seed{seed}.json"
 REPORT_DIR = "results/{study}"
 PROV = ".prov.json"
 
-TABLES = ("accuracy", "groups", "diagnostics", "paired")
+TABLES = ("accuracy", "groups", "diagnostics", "paired", "reference")
+PUBLISHED = "workflow/reference/published.yaml"  # published numbers the reference table reads
 TABLE_FORMATS = ("md", "tex", "csv")
 FIGURES = ("test_per_class_accuracy", "train_per_class_accuracy", "train_feature_gradient")
 CURVES = "curves.csv"

@@ -11,7 +11,7 @@ import torch
 
 from procrustean.config import with_defaults
 from procrustean.data.augment import BatchAugment, channel_stats
-from procrustean.data.imbalance import class_groups
+from procrustean.data.imbalance import class_groups, group_rule
 from procrustean.data.sources import load_source
 from procrustean.data.split import read_split, split_tensors
 from procrustean.diagnostics import (
@@ -317,6 +317,7 @@ class Trainer:
             "ratio": self.split["ratio"],
             "class_counts": self.counts,
             "groups": self.groups,
+            "group_rule": group_rule(self.counts, self.split["profile"]),
             "diagnostic_subset": {
                 "per_class": self.recipe["diagnostic_per_class"],
                 "class_counts": torch.bincount(

@@ -72,9 +72,9 @@ def verify(
     )
     clone = scratch_clone(".", root / "repo")
     try:
-        # Start from nothing but the raw data: drop the committed numbers of the study.
-        for sub in ("history", "metrics", "splits"):
-            shutil.rmtree(clone / "results" / study / sub, ignore_errors=True)
+        # Start from nothing but the raw data: drop the study's committed outputs (git keeps
+        # the committed versions to compare with).
+        shutil.rmtree(clone / "results" / study, ignore_errors=True)
         print(f"verify {study}: re-deriving in {clone}", file=sys.stderr, flush=True)
         rederive(clone, [study], cores)
         return compare_study(load_params(clone / "params.yaml"), study, workdir=clone, repo=clone)

@@ -12,7 +12,13 @@ sys.path.insert(0, SRC)
 from procrustean.config import study_runs, validate_params
 from procrustean.errors import UserError
 from procrustean.overrides import effective_params_file, has_overrides
-from procrustean.paths import history_path, metrics_path, model_path, report_outputs
+from procrustean.paths import (
+    PUBLISHED,
+    history_path,
+    metrics_path,
+    model_path,
+    report_outputs,
+)
 
 WORKFLOW_START = time.time()
 
@@ -62,6 +68,7 @@ def report_inputs(wildcards):
         [metrics_path(wildcards.study, r) for r in runs]
         + [history_path(wildcards.study, r) for r in runs]
         + [model_path(wildcards.study, r) for r in runs]
+        + [PUBLISHED]
     )
 
 

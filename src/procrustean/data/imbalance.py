@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import torch
 
 from procrustean.errors import UserError
@@ -44,28 +47,65 @@ def class_counts(
 
 
 def select_indices(labels: torch.Tensor, counts: list[int], seed: int) -> torch.Tensor:
-    """Sorted indices keeping ``counts[c]`` samples of class c, drawn with the split seed.
+    """``seeded`` selection: sorted indices keeping ``counts[c]`` samples of class c, each class
+    drawn with its own generator from the split seed.
 
     Each class's draw is a prefix of one fixed permutation, so a smaller count keeps a subset.
     """
     kept = []
     for c, n in enumerate(counts):
-        pool = torch.nonzero(labels == c).flatten()
-        if n > len(pool):
-            raise UserError(
-                f"class {c} has {len(pool)} training images but the split asks for {n}; "
-                f"lower max_per_class to at most {len(pool)}"
-            )
+        pool = _pool(labels, c, n)
         gen = torch.Generator().manual_seed(seed * 1_000_003 + c)
         kept.append(pool[torch.randperm(len(pool), generator=gen)[:n]])
     return torch.sort(torch.cat(kept)).values
 
 
-def class_groups(counts: list[int], profile: str) -> dict[str, list[int]]:
-    """Class groups for reporting.
+def select_indices_ldam(labels: torch.Tensor, counts: list[int], seed: int) -> torch.Tensor:
+    """``ldam`` selection: exactly LDAM-DRW's ``gen_imbalanced_data`` (Cao et al. 2019): NumPy's
+    generator seeded once with ``seed``, then, class by class in label order, the indices of
+    the class in the dataset's order shuffled in place and the first ``counts[c]`` kept.
 
-    step: ``major`` (the largest classes) and ``minor`` (the rest);
-    exp: ``many`` (> 100 training images), ``medium`` (20-100) and ``few`` (< 20).
+    On torchvision's CIFAR ordering with seed 0 this keeps the images of every published
+    CIFAR-10-LT / CIFAR-100-LT result built on LDAM-DRW's code. Returned sorted.
+    """
+    rng = np.random.RandomState(seed)  # what np.random.seed(seed) sets up for np.random.shuffle
+    targets = labels.numpy()
+    kept = []
+    for c, n in enumerate(counts):
+        _pool(labels, c, n)
+        idx = np.where(targets == c)[0]
+        rng.shuffle(idx)
+        kept.append(torch.from_numpy(idx[:n].astype(np.int64)))
+    return torch.sort(torch.cat(kept)).values
+
+
+SELECTIONS: dict[str, Callable[[torch.Tensor, list[int], int], torch.Tensor]] = {
+    "seeded": select_indices,
+    "ldam": select_indices_ldam,
+}
+
+
+def _pool(labels: torch.Tensor, c: int, n: int) -> torch.Tensor:
+    pool = torch.nonzero(labels == c).flatten()
+    if n > len(pool):
+        raise UserError(
+            f"class {c} has {len(pool)} training images but the split asks for {n}; "
+            f"lower max_per_class to at most {len(pool)}"
+        )
+    return pool
+
+
+# The field's absolute groups for long-tailed data (Liu et al. 2019; used on CIFAR-100-LT):
+MANY_ABOVE, FEW_BELOW = 100, 20
+
+
+def class_groups(counts: list[int], profile: str) -> dict[str, list[int]]:
+    """Class groups for reporting, never empty (given at least 3 classes for exp).
+
+    step: ``major`` (the largest classes) and ``minor`` (the rest).
+    exp: ``many`` (> 100 training images), ``medium`` (20-100) and ``few`` (< 20) when each of
+    the three holds a class (the field's rule, e.g. CIFAR-100-LT); otherwise terciles of the
+    classes by training count, largest first (few-class data such as CIFAR-10-LT).
     """
     if profile == "step":
         top = max(counts)
@@ -73,8 +113,30 @@ def class_groups(counts: list[int], profile: str) -> dict[str, list[int]]:
             "major": [c for c, n in enumerate(counts) if n == top],
             "minor": [c for c, n in enumerate(counts) if n < top],
         }
+    absolute = _absolute_groups(counts)
+    if all(absolute.values()):
+        return absolute
+    order = sorted(range(len(counts)), key=lambda c: (-counts[c], c))
+    k = len(counts)
+    cuts = [0, round(k / 3), round(2 * k / 3), k]
     return {
-        "many": [c for c, n in enumerate(counts) if n > 100],
-        "medium": [c for c, n in enumerate(counts) if 20 <= n <= 100],
-        "few": [c for c, n in enumerate(counts) if n < 20],
+        name: sorted(order[cuts[i] : cuts[i + 1]])
+        for i, name in enumerate(("many", "medium", "few"))
     }
+
+
+def _absolute_groups(counts: list[int]) -> dict[str, list[int]]:
+    return {
+        "many": [c for c, n in enumerate(counts) if n > MANY_ABOVE],
+        "medium": [c for c, n in enumerate(counts) if FEW_BELOW <= n <= MANY_ABOVE],
+        "few": [c for c, n in enumerate(counts) if n < FEW_BELOW],
+    }
+
+
+def group_rule(counts: list[int], profile: str) -> str:
+    """Which rule ``class_groups`` used, in words for tables and metrics."""
+    if profile == "step":
+        return "major = the largest classes, minor = the rest"
+    if all(_absolute_groups(counts).values()):
+        return f"many > {MANY_ABOVE}, medium {FEW_BELOW}-{MANY_ABOVE}, few < {FEW_BELOW} training images"
+    return "terciles of the classes by training count (an absolute group would be empty)"

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from procrustean.config import load_params, lookup, minor_fraction, with_defaults
-from procrustean.data.imbalance import class_counts, select_indices
+from procrustean.data.imbalance import SELECTIONS, class_counts
 from procrustean.data.sources import RawData, load_source
 from procrustean.errors import UserError
 from procrustean.fileio import read_json, write_json
@@ -37,7 +37,7 @@ def make_split(
     cfg = with_defaults("dataset", cfg)
     raw = raw or load_source(dataset, cfg)
     counts = class_counts(cfg["num_classes"], cfg["max_per_class"], profile, ratio, minor_fraction)
-    indices = select_indices(raw.train_labels, counts, cfg["seed"])
+    indices = SELECTIONS[cfg["selection"]](raw.train_labels, counts, cfg["seed"])
     content_params = {
         k: v for k, v in cfg.items() if k != "root"
     }  # where files live is not content

@@ -6,19 +6,30 @@ import io
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from procrustean.config import load_params, lookup, study_settings
+from procrustean.errors import UserError
 from procrustean.fileio import atomic_path, write_json
 from procrustean.lineage import hash_inputs, now, stable_record, write_provenance
-from procrustean.paths import CURVES, FIGURES, PLOT_FILES, REPORT_DIR, SUMMARY, report_outputs
+from procrustean.paths import (
+    CURVES,
+    FIGURES,
+    PLOT_FILES,
+    PUBLISHED,
+    REPORT_DIR,
+    SUMMARY,
+    report_outputs,
+)
 from procrustean.report import figures, plots, tables
 from procrustean.report.collect import collect
 
 TITLES = {
     "accuracy": "Top-1 test accuracy (%), mean ± std over seeds",
-    "groups": "Test accuracy (%) by class group (step: major/minor; exp: many >100, medium 20-100, few <20 training images)",
+    "groups": "Test accuracy (%) by class group",
     "diagnostics": "Early progress gap (major - minor training accuracy, first quarter of training) and gradient ratio (minor / major feature-gradient norm)",
     "paired": "Paired difference of top-1 (method - base, same split and seed): mean ± std [per seed]",
+    "reference": "Published top-1 (%) beside ours: ours is the final epoch, LDAM-DRW's code reports the best test epoch",
 }
 
 
@@ -31,6 +42,19 @@ def _csv(frame: pd.DataFrame) -> str:
     buf = io.StringIO()
     frame.to_csv(buf, index=False, float_format="%.6g", lineterminator="\n")
     return buf.getvalue()
+
+
+def _setting_keys(params: dict, study: str) -> dict[str, tuple[str, str, int]]:
+    """Setting name -> (data source, profile, ratio), to match published entries."""
+    return {
+        s.name: (params["datasets"][s.dataset]["source"], s.profile, s.ratio)
+        for s in study_settings(params, study)
+    }
+
+
+def _group_rules(runs: pd.DataFrame) -> str:
+    rules = runs.drop_duplicates("setting")[["setting", "group_rule"]]
+    return "; ".join(f"{r.setting}: {r.group_rule}" for r in rules.itertuples())
 
 
 def build_report(params_path: str, study: str) -> list[str]:
@@ -47,9 +71,20 @@ def build_report(params_path: str, study: str) -> list[str]:
         "diagnostics": tables.diagnostics_table,
         "paired": tables.paired_table,
     }
-    for name, builder in builders.items():
-        wide, long = builder(data.runs, methods, settings)
-        md, tex = tables.render(wide, TITLES[name])
+    built = {name: builder(data.runs, methods, settings) for name, builder in builders.items()}
+    if not Path(PUBLISHED).is_file():
+        raise UserError(f"{PUBLISHED}: missing; run the report from the repository root")
+    published = yaml.safe_load(Path(PUBLISHED).read_text())
+    built["reference"] = tables.reference_table(data.runs, _setting_keys(params, study), published)
+    ref_long = built["reference"][1]
+    cited = "; ".join(sorted(set(ref_long["source"]))) if not ref_long.empty else "none"
+    titles = {
+        **TITLES,
+        "groups": f"{TITLES['groups']}; groups: {_group_rules(data.runs)}",
+        "reference": f"{TITLES['reference']}. Sources: {cited}",
+    }
+    for name, (wide, long) in built.items():
+        md, tex = tables.render(wide, titles[name])
         _write_text(f"{base}/tables/{name}.md", md)
         _write_text(f"{base}/tables/{name}.tex", tex)
         _write_text(f"{base}/tables/{name}.csv", _csv(long))
@@ -68,6 +103,6 @@ def build_report(params_path: str, study: str) -> list[str]:
         _write_text(f"{base}/plots/{stem}.csv", _csv(frames[stem]))
     write_json(f"{base}/{SUMMARY}", tables.summary_metrics(data.runs, methods, settings))
     outputs = report_outputs(study)
-    stable = stable_record({"study": {study: spec}}, hash_inputs(data.inputs))
+    stable = stable_record({"study": {study: spec}}, hash_inputs([*data.inputs, PUBLISHED]))
     write_provenance("report", outputs, stable, started)
     return outputs

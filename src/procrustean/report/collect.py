@@ -47,6 +47,7 @@ def collect(params: dict, study: str) -> StudyData:
             "method": run.method,
             "seed": run.seed,
             "top1": metrics["top1"],
+            "group_rule": metrics.get("group_rule", ""),
             "progress_gap": progress_gap(history["epochs"], groups),
             "gradient_ratio": gradient_ratio(history["epochs"], groups),
         }

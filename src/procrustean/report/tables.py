@@ -105,6 +105,48 @@ def paired_table(runs: pd.DataFrame, methods: list[str], settings: list[str]):
     return wide, pd.DataFrame(long)
 
 
+def reference_table(
+    runs: pd.DataFrame, settings: dict[str, tuple[str, str, int]], published: dict
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Published top-1 beside ours for every (setting, method) a published entry matches.
+
+    ``settings``: setting name -> (data source, profile, ratio). Ours is the final epoch's
+    top-1, mean ± std over seeds; theirs follows the epoch rule of its source.
+    """
+    rows = []
+    for setting, (source, profile, ratio) in settings.items():
+        sub = runs[runs.setting == setting]
+        for e in published.get("entries", []):
+            if (e["dataset"], e["profile"], int(e["ratio"])) != (source, profile, ratio):
+                continue
+            ours = sub[sub.method == e["method"]].top1
+            if ours.empty:
+                continue
+            ref = published["sources"][e["ref"]]
+            theirs = round(100 - float(e["error"]), 2)
+            rows.append(
+                {
+                    "setting": setting,
+                    "method": e["method"],
+                    "published": f"{theirs:.2f} ({e['name']}, {ref['epoch_rule']})",
+                    "ours (final epoch)": mean_std(ours),
+                    "ours - published": f"{ours.mean() - theirs:+.2f}",
+                    "source": ref["citation"],
+                    "published_top1": theirs,
+                    "ours_mean": float(ours.mean()),
+                    "n": int(ours.count()),
+                }
+            )
+    long = pd.DataFrame(rows)
+    if long.empty:
+        return pd.DataFrame({"note": ["no published result for this study's settings"]}), long
+    wide = long.set_index(["setting", "method"])[
+        ["published", "ours (final epoch)", "ours - published"]
+    ]
+    wide.index = [f"{s} {m}" for s, m in wide.index]
+    return wide, long
+
+
 def summary_metrics(runs: pd.DataFrame, methods: list[str], settings: list[str]) -> dict:
     """Mean top-1 (%) per setting and method, and the number of seeds: small enough for
     ``dvc metrics show`` and ``dvc exp show`` to be read at a glance."""
