@@ -152,7 +152,7 @@ CASES = [
     Case(
         "batch larger than the split",
         ["train", *TRAIN],
-        "recipes.smoke.batch_size is 100000 but the split has only 1100",
+        "recipes.smoke.batch_size: 100000 is larger than the 812 training images",
         _set("recipes.smoke.batch_size", 100000),
     ),
     Case(

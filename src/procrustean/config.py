@@ -116,7 +116,26 @@ def validate_params(params: Any, source: str = "params.yaml") -> dict:
             )
     filled = copy.deepcopy(params)
     _fill(filled, _schema())
+    from procrustean.validation import check_cross_field  # refusals only, never outputs
+
+    check_cross_field(filled, source)
     return filled
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a mapping that names a key twice (PyYAML keeps the last
+    silently, so a duplicated method or study would hide the first)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
 
 
 def load_params(path: str | Path = DEFAULT_PARAMS) -> dict:
@@ -127,12 +146,15 @@ def load_params(path: str | Path = DEFAULT_PARAMS) -> dict:
             f"{path}: params file not found; run from the repository root or pass --params"
         )
     try:
-        params = yaml.safe_load(path.read_text())
+        params = yaml.load(path.read_text(), Loader=UniqueKeyLoader)  # noqa: S506 - safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark else ""
+        problem = str(getattr(exc, "problem", None) or exc.__class__.__name__).replace("\n", " ")
+        raise UserError(f"{path}:{line} is not valid YAML ({problem}); fix it") from exc
+    except (OSError, UnicodeDecodeError) as exc:
         raise UserError(
-            f"{path}:{line} is not valid YAML ({exc.__class__.__name__}); fix it"
+            f"{path}: cannot be read as a text file ({exc.__class__.__name__}); give a params file"
         ) from exc
     return validate_params(params, str(path))
 

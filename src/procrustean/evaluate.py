@@ -12,7 +12,7 @@ from procrustean.data.sources import load_source
 from procrustean.data.split import read_split
 from procrustean.diagnostics import predict, rounded
 from procrustean.errors import UserError
-from procrustean.fileio import sha256_file, write_json
+from procrustean.fileio import atomic_group, sha256_file, write_json
 from procrustean.lineage import now, stable_record, write_provenance
 from procrustean.models import build_model
 from procrustean.runtime import configure, describe, select_device
@@ -63,12 +63,13 @@ def evaluate(
     augment = BatchAugment(norm["mean"], norm["std"], 0, False, dev)
     logits = predict(model, raw.test_images, augment)
     metrics = metrics_from_predictions(logits.argmax(1).cpu(), raw.test_labels, split)
-    write_json(out, metrics)
     inputs = {split_path: split_sha, checkpoint_path: sha256_file(checkpoint_path)}
     stable = stable_record(
         {"dataset": {dataset: dataset_cfg}}, inputs, seed=ckpt["provenance"].get("seed")
     )
-    write_provenance("evaluate", [out], stable, started, describe(dev))
+    with atomic_group():
+        write_json(out, metrics)
+        write_provenance("evaluate", [out], stable, started, describe(dev))
     return metrics
 
 

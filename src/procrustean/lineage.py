@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from procrustean import __version__
-from procrustean.fileio import sha256_file, sha256_json, write_json
+from procrustean.fileio import pending, sha256_file, sha256_json, write_json
 
 PROV_SUFFIX = ".prov.json"
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -77,7 +77,7 @@ def _code_key(path: Path) -> str:
 # Modules that drive stages or keep books but never shape an output's content.
 NOT_STAGE_CODE = frozenset(
     {"cli", "__main__", "after_run", "audit", "compare", "dvcsync", "overrides", "progress"}
-    | {"scalars", "status", "verify"}
+    | {"scalars", "status", "validation", "verify"}
 )
 
 
@@ -156,7 +156,7 @@ def write_provenance(
     """Write the provenance record of a stage beside its first output."""
     record = {
         "stage": stage,
-        "outputs": hash_inputs(outputs),
+        "outputs": {str(p): sha256_file(pending(p)) for p in outputs},
         **stable,
         "device": device,
         "host": platform.node(),

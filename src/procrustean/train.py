@@ -22,7 +22,7 @@ from procrustean.diagnostics import (
     stratified_subset,
 )
 from procrustean.errors import UserError
-from procrustean.fileio import save_torch, sha256_file, write_json
+from procrustean.fileio import atomic_group, save_torch, sha256_file, write_json
 from procrustean.lineage import content_identity, now, stable_record, write_provenance
 from procrustean.methods import build_method
 from procrustean.methods.losses import mixed_weighted_loss
@@ -296,15 +296,16 @@ class Trainer:
                 scalars.epoch(entry, self.groups, self.progress.epoch_rates[-1])
         finally:
             scalars.close()
-        write_json(self.job.history, self.history_record())
-        save_torch(self.job.checkpoint, self.final_checkpoint())
-        write_provenance(
-            "train",
-            [self.job.history, self.job.checkpoint],
-            {**self.stable, "timing": self.progress.summary()},
-            started,
-            describe(self.device),
-        )
+        with atomic_group():
+            write_json(self.job.history, self.history_record())
+            save_torch(self.job.checkpoint, self.final_checkpoint())
+            write_provenance(
+                "train",
+                [self.job.history, self.job.checkpoint],
+                {**self.stable, "timing": self.progress.summary()},
+                started,
+                describe(self.device),
+            )
         self.job.resume_path.unlink(missing_ok=True)
 
     def history_record(self) -> dict:

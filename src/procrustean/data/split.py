@@ -11,7 +11,7 @@ from procrustean.config import load_params, lookup, minor_fraction, with_default
 from procrustean.data.imbalance import SELECTIONS, class_counts
 from procrustean.data.sources import RawData, load_source
 from procrustean.errors import UserError
-from procrustean.fileio import read_json, write_json
+from procrustean.fileio import atomic_group, read_json, write_json
 from procrustean.lineage import now, stable_record, write_provenance
 
 SPLIT_FORMAT = 1
@@ -130,8 +130,23 @@ def run_split(
     ratio_value = parse_ratio(ratio)
     raw = load_source(dataset, cfg)
     split = make_split(dataset, cfg, profile, ratio_value, minor_fraction(params, study), raw=raw)
-    write_json(out, split)
-    write_json(summary, summarize(split))
+    with atomic_group():
+        write_json(out, split)
+        write_json(summary, summarize(split))
+        _split_provenance(cfg, dataset, profile, split, raw, out, summary, started)
+    return split
+
+
+def _split_provenance(
+    cfg: dict,
+    dataset: str,
+    profile: str,
+    split: dict,
+    raw: RawData,
+    out: str,
+    summary: str,
+    started: str,
+) -> None:
     resolved = {
         "dataset": {dataset: cfg},
         "profile": profile,
@@ -140,4 +155,3 @@ def run_split(
     }
     stable = stable_record(resolved, dict(raw.files), seed=cfg["seed"])
     write_provenance("split", [out, summary], stable, started)
-    return split

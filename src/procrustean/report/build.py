@@ -10,7 +10,7 @@ import yaml
 
 from procrustean.config import load_params, lookup, study_settings
 from procrustean.errors import UserError
-from procrustean.fileio import atomic_path, write_json
+from procrustean.fileio import atomic_group, atomic_path, write_json
 from procrustean.lineage import hash_inputs, now, stable_record, write_provenance
 from procrustean.paths import (
     CURVES,
@@ -83,26 +83,26 @@ def build_report(params_path: str, study: str) -> list[str]:
         "groups": f"{TITLES['groups']}; groups: {_group_rules(data.runs)}",
         "reference": f"{TITLES['reference']}. Sources: {cited}",
     }
-    for name, (wide, long) in built.items():
-        md, tex = tables.render(wide, titles[name])
-        _write_text(f"{base}/tables/{name}.md", md)
-        _write_text(f"{base}/tables/{name}.tex", tex)
-        _write_text(f"{base}/tables/{name}.csv", _csv(long))
-    Path(f"{base}/figures").mkdir(parents=True, exist_ok=True)
-    fig_test, fig_acc, fig_grad = (f"{base}/figures/{f}.png" for f in FIGURES)
-    figures.test_per_class(data.runs, methods, settings, fig_test)
-    figures.per_class_curves(
-        data.curves, methods, settings, "train_acc", "clean training accuracy", fig_acc
-    )
-    figures.per_class_curves(
-        data.curves, methods, settings, "grad_norm", "feature-gradient norm", fig_grad, log=True
-    )
-    _write_text(f"{base}/tables/{CURVES}", _csv(data.curves))
-    frames = plots.plot_frames(data.curves, data.epochs)
-    for stem in PLOT_FILES:
-        _write_text(f"{base}/plots/{stem}.csv", _csv(frames[stem]))
-    write_json(f"{base}/{SUMMARY}", tables.summary_metrics(data.runs, methods, settings))
-    outputs = report_outputs(study)
-    stable = stable_record({"study": {study: spec}}, hash_inputs([*data.inputs, PUBLISHED]))
-    write_provenance("report", outputs, stable, started)
+    with atomic_group():
+        for name, (wide, long) in built.items():
+            md, tex = tables.render(wide, titles[name])
+            _write_text(f"{base}/tables/{name}.md", md)
+            _write_text(f"{base}/tables/{name}.tex", tex)
+            _write_text(f"{base}/tables/{name}.csv", _csv(long))
+        fig_test, fig_acc, fig_grad = (f"{base}/figures/{f}.png" for f in FIGURES)
+        figures.test_per_class(data.runs, methods, settings, fig_test)
+        figures.per_class_curves(
+            data.curves, methods, settings, "train_acc", "clean training accuracy", fig_acc
+        )
+        figures.per_class_curves(
+            data.curves, methods, settings, "grad_norm", "feature-gradient norm", fig_grad, log=True
+        )
+        _write_text(f"{base}/tables/{CURVES}", _csv(data.curves))
+        frames = plots.plot_frames(data.curves, data.epochs)
+        for stem in PLOT_FILES:
+            _write_text(f"{base}/plots/{stem}.csv", _csv(frames[stem]))
+        write_json(f"{base}/{SUMMARY}", tables.summary_metrics(data.runs, methods, settings))
+        outputs = report_outputs(study)
+        stable = stable_record({"study": {study: spec}}, hash_inputs([*data.inputs, PUBLISHED]))
+        write_provenance("report", outputs, stable, started)
     return outputs
