@@ -226,6 +226,76 @@ CASES = [
         "params.yaml: line 3 is not valid YAML",
         prepare=lambda d: (d / "params.yaml").write_text("datasets:\n  a: [\n"),
     ),
+    # cross-field rules (each value passes the schema; the combination cannot run)
+    Case(
+        "ratio leaves a class with no image",
+        ["split", *SPLIT],
+        "studies.smoke.ratios: ratio 1000 with the step profile leaves a class of dataset synthetic",
+        _set("studies.smoke.ratios", [1000]),
+    ),
+    Case(
+        "minor fraction makes no minor class",
+        ["split", *SPLIT],
+        "studies.smoke.minor_fraction: 0.01 of 10 classes makes 0 minor classes",
+        _set("studies.smoke.minor_fraction", 0.01),
+    ),
+    Case(
+        "deferred re-weighting never starts",
+        ["train", *TRAIN],
+        "recipes.smoke.drw_epoch: study smoke runs deferred re-weighting, which starts at epoch 5 of 1",
+        lambda p: (
+            p["studies"]["smoke"]["methods"].append("drw"),
+            p["recipes"]["smoke"].__setitem__("drw_epoch", 5),
+        ),
+    ),
+    Case(
+        "crop padding as large as the image",
+        ["split", *SPLIT],
+        "datasets.synthetic.crop_padding: 16 pixels of padding on 16-pixel images",
+        _set("datasets.synthetic.crop_padding", 16),
+    ),
+    Case(
+        "a key that does not apply",
+        ["train", *TRAIN],
+        "methods.ce.loss: key 'tau' does not apply here (allowed: name)",
+        _set("methods.ce.loss", {"name": "ce", "tau": 1.0}),
+    ),
+    Case(
+        "a name that cannot be a path",
+        ["split", *SPLIT],
+        "methods.a/b: names may use only letters, digits and _",
+        lambda p: p["methods"].__setitem__("a/b", p["methods"]["ce"]),
+    ),
+    Case(
+        "duplicated key in params.yaml",
+        ["split", *SPLIT],
+        "is not valid YAML (duplicate key 'ce')",
+        prepare=lambda d: (d / "params.yaml").write_text(
+            (d / "params.yaml").read_text().replace("methods:\n", "methods:\n  ce: {}\n", 1)
+        ),
+    ),
+    Case(
+        "batch of one image",
+        ["train", *TRAIN],
+        "recipes.smoke.batch_size: batch norm needs at least 2 images a batch",
+        _set("recipes.smoke.batch_size", 1),
+    ),
+    Case(
+        "seed out of range (CLI)",
+        ["train", *TRAIN[:6], "--seed", "-1", *TRAIN[8:]],
+        "argument --seed: -1 is outside 0..2147483647",
+    ),
+    Case(
+        "zero threads (CLI)",
+        ["train", *TRAIN, "--threads", "0"],
+        "argument --threads: 0 is outside 1..1024",
+    ),
+    Case(
+        "output path is a folder",
+        ["split", *SPLIT[:8], "--out", "out", "--summary", "out/summary.json"],
+        "out: cannot write it (EISDIR",
+        prepare=lambda d: (d / "out").mkdir(),
+    ),
 ]
 
 

@@ -5,15 +5,39 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from procrustean.errors import UserError
 
 PARAMS_ENV = "PROCRUSTEAN_PARAMS_FILE"
+MAX_SEED = 2**31 - 1  # procrustean.validation's bound (imported lazily there: it needs torch)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (and exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _int_in(lo: int, hi: int) -> Callable[[str], int]:
+    """An argparse type: an integer in [lo, hi]."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{value} is outside {lo}..{hi}")
+        return value
+
+    return parse
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="procrustean", description=__doc__)
+    p = _Parser(prog="procrustean", description=__doc__)
     p.add_argument(
         "--params",
         default=os.environ.get(PARAMS_ENV, "params.yaml"),
@@ -38,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--study", required=True, help="study whose recipe to use")
     s.add_argument("--dataset", required=True)
     s.add_argument("--method", required=True)
-    s.add_argument("--seed", required=True, type=int)
+    s.add_argument("--seed", required=True, type=_int_in(0, MAX_SEED))
     s.add_argument("--split", required=True, help="split file from 'procrustean split'")
     s.add_argument("--checkpoint", required=True, help="final checkpoint to write")
     s.add_argument("--history", required=True, help="per-epoch history JSON to write")
@@ -121,7 +145,7 @@ def _device_args(s: argparse.ArgumentParser) -> None:
     s.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda[:N]")
     s.add_argument(
         "--threads",
-        type=int,
+        type=_int_in(1, 1024),
         default=None,
         help="CPU threads (default: the recipe's resources.cpus)",
     )
@@ -184,7 +208,13 @@ def _validate(args: argparse.Namespace) -> None:
 
 
 def _split(args: argparse.Namespace) -> None:
-    from procrustean.data.split import run_split
+    from procrustean.config import load_params
+    from procrustean.data.split import parse_ratio, run_split
+    from procrustean.validation import check_split_request
+
+    check_split_request(
+        load_params(args.params), args.study, args.dataset, args.profile, parse_ratio(args.ratio)
+    )
 
     split = run_split(
         args.params, args.study, args.dataset, args.profile, args.ratio, args.out, args.summary
@@ -273,6 +303,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args) or 0
     except UserError as exc:
         print(f"procrustean {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the machine, not the code: a file system or device refused
+        print(
+            f"procrustean {args.command}: error: {exc.__class__.__name__}: {exc}; check the "
+            "paths and the disk",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print(f"procrustean {args.command}: interrupted", file=sys.stderr)

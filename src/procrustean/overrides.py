@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from procrustean.config import DEFAULT_PARAMS, validate_params
+from procrustean.config import DEFAULT_PARAMS, UniqueKeyLoader, validate_params
 from procrustean.errors import UserError
 from procrustean.fileio import atomic_path, sha256_json
 
@@ -16,8 +16,8 @@ OVERRIDE_DIR = Path(".snakemake/procrustean")
 def written_params(path: str | Path = DEFAULT_PARAMS) -> dict:
     """params.yaml as written (no defaults filled), or a UserError saying why it cannot be read."""
     try:
-        return yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as exc:
+        return yaml.load(Path(path).read_text(), Loader=UniqueKeyLoader)  # noqa: S506
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise UserError(f"{path}: cannot be read ({exc.__class__.__name__}); fix it") from exc
 
 
