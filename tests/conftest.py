@@ -69,3 +69,26 @@ def require_fashion_mnist() -> None:
         if IN_CI:
             pytest.fail("Fashion-MNIST is missing in CI: scripts/setup.sh should have installed it")
         pytest.skip("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+
+
+def split_args(
+    profile: str = "step", ratio: str = "10", out: str = "split.json", summary: str = "summary.json"
+) -> list[str]:
+    """``procrustean split`` arguments for the smoke study's synthetic data."""
+    return ["split", "--study", "smoke", "--dataset", "synthetic", "--profile", profile,
+            "--ratio", ratio, "--out", out, "--summary", summary]  # fmt: skip
+
+
+def train_args(
+    method: str = "ce", seed: str = "0", checkpoint: str = "model.pt", history: str = "history.json"
+) -> list[str]:
+    """``procrustean train`` arguments: the smoke study on split.json, on the CPU, one thread."""
+    return ["train", "--study", "smoke", "--dataset", "synthetic", "--method", method,
+            "--seed", seed, "--split", "split.json", "--checkpoint", checkpoint,
+            "--history", history, "--device", "cpu", "--threads", "1"]  # fmt: skip
+
+
+def evaluate_args(checkpoint: str = "model.pt", out: str = "metrics.json") -> list[str]:
+    """``procrustean evaluate`` arguments for a smoke checkpoint made on split.json."""
+    return ["evaluate", "--dataset", "synthetic", "--split", "split.json",
+            "--checkpoint", checkpoint, "--out", out, "--device", "cpu", "--threads", "1"]  # fmt: skip

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from procrustean import cli
-from tests.conftest import IN_CI, write_params
+from tests.conftest import IN_CI, split_args, train_args, write_params
 from tests.workflow_helpers import fresh_clone, run, smoke_dvc_targets
 
 
@@ -51,33 +51,9 @@ def _digests(folder: Path) -> dict[str, str]:
     }
 
 
-SPLIT = ["--study", "smoke", "--dataset", "synthetic", "--profile", "step", "--ratio", "10"]
-
-
 def _train(out: Path, seed: int) -> tuple[int, list[str]]:
-    return _cli(
-        "train",
-        "--study",
-        "smoke",
-        "--dataset",
-        "synthetic",
-        "--method",
-        "ce",
-        "--seed",
-        str(seed),
-        "--split",
-        "split.json",
-        "--checkpoint",
-        str(out / "model.pt"),
-        "--history",
-        str(out / "history.json"),
-        "--device",
-        "cpu",
-        "--threads",
-        "1",
-        "--tensorboard",
-        "tb",
-    )
+    args = train_args("ce", str(seed), str(out / "model.pt"), str(out / "history.json"))
+    return _cli(*args, "--tensorboard", "tb")
 
 
 @pytest.fixture
@@ -85,7 +61,7 @@ def smoke_folder(tmp_path, monkeypatch, params) -> Path:
     params["recipes"]["smoke"]["epochs"] = 1
     write_params(tmp_path, params)
     monkeypatch.chdir(tmp_path)
-    assert _cli("split", *SPLIT, "--out", "split.json", "--summary", "summary.json")[0] == 0
+    assert _cli(*split_args())[0] == 0
     return tmp_path
 
 
@@ -108,30 +84,12 @@ def test_full_disk_during_a_checkpoint_write_keeps_the_previous_run(smoke_folder
 
 def test_full_disk_during_a_split_write_keeps_the_previous_split(smoke_folder):
     with tmpfs(smoke_folder / "disk", 256) as disk:
-        assert (
-            _cli("split", *SPLIT, "--out", str(disk / "s.json"), "--summary", str(disk / "m.json"))[
-                0
-            ]
-            == 0
-        )
+        out, summary = str(disk / "s.json"), str(disk / "m.json")
+        assert _cli(*split_args("step", "10", out, summary))[0] == 0
         before = _digests(disk)
         free = os.statvfs(disk)
         (disk / "filler").write_bytes(b"\0" * (free.f_bavail * free.f_frsize - 4096))
-        code, err = _cli(
-            "split",
-            "--study",
-            "smoke",
-            "--dataset",
-            "synthetic",
-            "--profile",
-            "exp",
-            "--ratio",
-            "10",
-            "--out",
-            str(disk / "s.json"),
-            "--summary",
-            str(disk / "m.json"),
-        )
+        code, err = _cli(*split_args("exp", "10", out, summary))
         print("\n".join(err))
         assert code == 2 and len(err) == 1 and "ENOSPC" in err[0]
         after = _digests(disk)
@@ -141,9 +99,7 @@ def test_full_disk_during_a_split_write_keeps_the_previous_split(smoke_folder):
 
 def test_read_only_output_folder_is_one_clear_line(smoke_folder):
     with tmpfs(smoke_folder / "ro", 64, read_only=True) as ro:
-        code, err = _cli(
-            "split", *SPLIT, "--out", str(ro / "s.json"), "--summary", str(ro / "m.json")
-        )
+        code, err = _cli(*split_args(out=str(ro / "s.json"), summary=str(ro / "m.json")))
         print("\n".join(err))
         assert code == 2 and len(err) == 1
         assert f"{ro}/s.json: cannot write it (EROFS" in err[0]

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from procrustean import cli
-from tests.conftest import BIN, REPO, cli_env
+from tests.conftest import BIN, REPO, cli_env, evaluate_args, split_args, train_args
 
 LONG = os.environ.get("PROCRUSTEAN_FUZZ") == "long"
 _COMMON = {"deadline": None, "suppress_health_check": list(HealthCheck), "database": None}
@@ -234,55 +234,7 @@ def test_split_train_evaluate_run_or_refuse(tmp_path_factory, case, profile, met
     cwd = os.getcwd()
     os.chdir(folder)
     try:
-        split = [
-            "--study",
-            "smoke",
-            "--dataset",
-            "synthetic",
-            "--profile",
-            profile,
-            "--ratio",
-            "10",
-        ]
-        steps = [
-            ["split", *split, "--out", "split.json", "--summary", "summary.json"],
-            [
-                "train",
-                "--study",
-                "smoke",
-                "--dataset",
-                "synthetic",
-                "--method",
-                method,
-                "--seed",
-                seed,
-                "--split",
-                "split.json",
-                "--checkpoint",
-                "model.pt",
-                "--history",
-                "history.json",
-                "--device",
-                "cpu",
-                "--threads",
-                "1",
-            ],
-            [
-                "evaluate",
-                "--dataset",
-                "synthetic",
-                "--split",
-                "split.json",
-                "--checkpoint",
-                "model.pt",
-                "--out",
-                "metrics.json",
-                "--device",
-                "cpu",
-                "--threads",
-                "1",
-            ],
-        ]
+        steps = [split_args(profile, ratio), train_args(method, seed), evaluate_args()]
         for args in steps:
             before = _snapshot(folder)
             code, err = _run_cli(args)
