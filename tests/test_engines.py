@@ -56,6 +56,70 @@ def _edit_code_and_check_status(repo: Path, engine: str) -> None:
         mixing.write_text(original)
 
 
+def test_snakemake_report_holds_every_figure_and_table(snakemade, tmp_path):
+    import zipfile
+
+    run(["snakemake", "--report", str(tmp_path / "report.zip"), "smoke"], snakemade)
+    names = zipfile.ZipFile(tmp_path / "report.zip").namelist()
+    print("report entries:", sorted(Path(n).name for n in names if "/data/raw/" in n))
+    inside = {Path(n).name for n in names}
+    expected = {
+        "test_per_class_accuracy.png",
+        "train_per_class_accuracy.png",
+        "train_feature_gradient.png",
+        "accuracy.csv",
+        "groups.csv",
+        "diagnostics.csv",
+        "paired.csv",
+        "summary.json",
+    }
+    assert expected <= inside, expected - inside
+    html = next(n for n in names if n.endswith("report.html"))
+    text = zipfile.ZipFile(tmp_path / "report.zip").read(html).decode()
+    assert "of study smoke, one panel per setting" in text  # a caption, rendered for the study
+
+
+def test_dvc_plots_render_the_curves_from_data(snakemade):
+    import json
+
+    files = [
+        f"results/smoke/plots/{p}.csv" for p in ("train_accuracy", "feature_gradient", "train_loss")
+    ]
+    shown = json.loads(run(["dvc", "plots", "show", "--json", *files], snakemade).stdout)["data"]
+    print("dvc plots:", {f: shown[f][0]["content"]["title"] for f in files})
+    for f in files:
+        content = shown[f][0]["content"]
+        values = content["data"]["values"]
+        assert content["encoding"]["color"]["field"] == "series"
+        series = {v["series"] for v in values}
+        if f.endswith("train_loss.csv"):
+            assert series == {
+                f"{m} | synthetic-{p}-r10" for m in ("ce", "mfw") for p in ("step", "exp")
+            }
+        else:
+            assert {"ce major | synthetic-step-r10", "mfw minor | synthetic-step-r10"} <= series
+            assert {"ce many | synthetic-exp-r10", "mfw few | synthetic-exp-r10"} <= series
+        assert len({v["epoch"] for v in values}) == 3  # the smoke recipe's epochs
+    metrics = run(
+        ["dvc", "metrics", "show", "--json", "results/smoke/summary.json"], snakemade
+    ).stdout
+    assert "synthetic-step-r10" in metrics
+
+
+def test_tensorboard_scalars_for_every_run(snakemade):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    runs = sorted((snakemade / "logs/smoke/tensorboard").glob("*/*/seed0"))
+    assert len(runs) == 4
+    events = sorted(p.name for p in runs[0].iterdir())
+    print("tensorboard:", runs[0].relative_to(snakemade), events)
+    acc = EventAccumulator(str(runs[0]))
+    acc.Reload()
+    tags = set(acc.Tags()["scalars"])
+    assert {"train/loss", "train/lr", "clean_train_accuracy/all"} <= tags
+    assert len(acc.Scalars("train/loss")) == 3
+
+
 def test_code_edit_is_flagged_after_snakemake(snakemade):
     _edit_code_and_check_status(snakemade, "snakemake")
 

@@ -157,6 +157,14 @@ def _check_study(source: str, name: str, study: dict, params: dict) -> None:
             f"study {name} runs deferred re-weighting, which starts at epoch {recipe['drw_epoch']} "
             f"of {recipe['epochs']}: it would never apply; use an epoch below {recipe['epochs']}",
         )
+    largest = max(params["datasets"][d]["max_per_class"] for d in study["datasets"])
+    if recipe["diagnostic_per_class"] > largest:
+        raise _refuse(
+            source,
+            f"recipes.{study['recipe']}.diagnostic_per_class",
+            f"{recipe['diagnostic_per_class']} images per class for the clean training pass, but "
+            f"study {name}'s largest class has {largest}; use at most {largest}",
+        )
     sizes: list[tuple[int, str]] = []
     for d in study["datasets"]:
         cfg = params["datasets"][d]
