@@ -273,7 +273,7 @@ def test_second_dvc_repro_is_refused_first_run_intact(tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    _wait_for(lambda: (repo / "results/smoke/splits").exists())
+    _wait_for(lambda: (repo / "data/splits/smoke").exists())  # not committed: the run made it
     second = run(["dvc", "repro", *targets], repo, check=False)
     assert second.returncode != 0
     assert "lock" in (second.stdout + second.stderr).lower()
