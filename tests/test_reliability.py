@@ -262,7 +262,7 @@ def test_second_snakemake_is_refused_first_run_intact(tmp_path):
     )
 
 
-def test_second_dvc_repro_is_refused_first_run_intact(tmp_path):
+def test_concurrent_dvc_repro_is_locked_out_or_serialised(tmp_path):
     repo = fresh_clone(tmp_path / "repo")
     targets = ["split-smoke", "train-smoke", "evaluate-smoke", "report@smoke"]
     first = subprocess.Popen(
@@ -275,10 +275,16 @@ def test_second_dvc_repro_is_refused_first_run_intact(tmp_path):
     )
     _wait_for(lambda: (repo / "data/splits/smoke").exists())  # not committed: the run made it
     second = run(["dvc", "repro", *targets], repo, check=False)
-    assert second.returncode != 0
-    assert "lock" in (second.stdout + second.stderr).lower()
     out, _ = first.communicate(timeout=600)
-    assert first.returncode == 0, out[-2000:]
+    # DVC holds its repository lock between stages and per-output locks while a stage runs
+    # (it releases the repository lock during a stage's command), so which of two concurrent
+    # runs is refused depends on timing; what must hold is that a refused one says it met a
+    # lock, one of them finishes, and the result is complete and consistent.
+    results = [(first.returncode, out), (second.returncode, second.stdout + second.stderr)]
+    assert any(code == 0 for code, _ in results), results
+    for code, text in results:
+        if code != 0:
+            assert "lock" in text.lower() or "busy" in text.lower(), text[-2000:]
     assert "Data and pipelines are up to date." in run(["dvc", "status", *targets], repo).stdout
     assert (
         "audit ok" in run(["procrustean", "audit", "results/smoke/tables/accuracy.md"], repo).stdout
