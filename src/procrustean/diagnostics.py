@@ -1,4 +1,5 @@
-"""Per-class evidence per epoch (clean training accuracy, feature gradients) and its summaries."""
+"""Per-class evidence per epoch (clean training accuracy, held-out accuracy, feature gradients)
+and its summaries."""
 
 from __future__ import annotations
 
@@ -16,6 +17,24 @@ def stratified_subset(labels: torch.Tensor, per_class: int, seed: int) -> torch.
     picks = []
     for c in range(int(labels.max()) + 1):
         pool = torch.nonzero(labels == c).flatten()
+        picks.append(pool[torch.randperm(len(pool), generator=gen)[:per_class]])
+    return torch.sort(torch.cat(picks)).values
+
+
+def heldout_subset(
+    all_labels: torch.Tensor, kept: torch.Tensor, per_class: int, seed: int
+) -> torch.Tensor:
+    """Up to ``per_class`` images of each class from the training partition that the split did
+    not keep (sorted indices into the partition): a balanced held-out set that leaves the test
+    set untouched. A class with no images left contributes none."""
+    if per_class == 0:
+        return torch.zeros(0, dtype=torch.int64)
+    unused = torch.ones(len(all_labels), dtype=torch.bool)
+    unused[kept] = False
+    gen = torch.Generator().manual_seed(seed + 9_973)
+    picks = []
+    for c in range(int(all_labels.max()) + 1):
+        pool = torch.nonzero(unused & (all_labels == c)).flatten()
         picks.append(pool[torch.randperm(len(pool), generator=gen)[:per_class]])
     return torch.sort(torch.cat(picks)).values
 
@@ -48,8 +67,21 @@ def per_class_accuracy_loss(
     return acc.tolist(), mean_loss.tolist()
 
 
+def per_class_accuracy(
+    logits: torch.Tensor, labels: torch.Tensor, num_classes: int
+) -> list[float | None]:
+    """Clean accuracy of each class; None for a class with no samples."""
+    labels = labels.to(logits.device)
+    correct = (logits.argmax(1) == labels).float()
+    n = torch.bincount(labels, minlength=num_classes)
+    hits = torch.zeros(num_classes, device=logits.device).index_add_(0, labels, correct)
+    acc = (hits / n.clamp_min(1).float()).tolist()
+    return [a if k > 0 else None for a, k in zip(acc, n.tolist(), strict=True)]
+
+
 class GradientMeter:
-    """Mean L2 norm of the loss gradient at the classifier's input, per class, over an epoch."""
+    """Mean L2 norm of per-sample gradients at the classifier's input, per class, over an
+    epoch. Sums stay on the device; they are read once, at the epoch's end."""
 
     def __init__(self, num_classes: int, device: torch.device) -> None:
         self.sums = torch.zeros(num_classes, dtype=torch.float64, device=device)
@@ -64,34 +96,6 @@ class GradientMeter:
         return (self.sums / self.counts.clamp_min(1)).tolist()
 
 
-def rounded(values: list[float], digits: int = 6) -> list[float]:
-    """Values rounded for compact, stable JSON."""
-    return [round(float(v), digits) for v in values]
-
-
-def progress_gap(epochs: list[dict], groups: dict[str, list[int]]) -> float | None:
-    """Mean major (or many) minus mean minor (or few) training accuracy over the first quarter."""
-    top = groups.get("major") or groups.get("many")
-    bottom = groups.get("minor") or groups.get("few") or groups.get("medium")
-    if not top or not bottom or not epochs:
-        return None
-    early = epochs[: max(1, len(epochs) // 4)]
-    gaps = [
-        sum(e["class_acc"][c] for c in top) / len(top)
-        - sum(e["class_acc"][c] for c in bottom) / len(bottom)
-        for e in early
-    ]
-    return sum(gaps) / len(gaps)
-
-
-def gradient_ratio(epochs: list[dict], groups: dict[str, list[int]]) -> float | None:
-    """Mean minor (or few) over mean major (or many) feature-gradient norm, over all epochs."""
-    top = groups.get("major") or groups.get("many")
-    bottom = groups.get("minor") or groups.get("few") or groups.get("medium")
-    if not top or not bottom or not epochs:
-        return None
-    major = sum(e["class_grad_norm"][c] for e in epochs for c in top) / (len(top) * len(epochs))
-    minor = sum(e["class_grad_norm"][c] for e in epochs for c in bottom) / (
-        len(bottom) * len(epochs)
-    )
-    return minor / major if major > 0 else None
+def rounded(values: list[float | None], digits: int = 6) -> list[float | None]:
+    """Values rounded for compact, stable JSON (None stays None)."""
+    return [None if v is None else round(float(v), digits) for v in values]

@@ -77,7 +77,7 @@ def _code_key(path: Path) -> str:
 # Modules that drive stages or keep books but never shape an output's content.
 NOT_STAGE_CODE = frozenset(
     {"cli", "__main__", "after_run", "audit", "compare", "dvcsync", "overrides", "progress"}
-    | {"scalars", "status", "validation", "verify"}
+    | {"placement", "scalars", "status", "validation", "verify"}
 )
 
 

@@ -40,12 +40,16 @@ class Progress:
                 dynamic_ncols=True,
             )
 
-    def step(self, images: int, loss: float) -> None:
+    def step(self, images: int) -> None:
         self.images += images
         if self.bar is not None:
-            rate = self.images / max(time.perf_counter() - self.t0, 1e-9)
-            self.bar.set_postfix(loss=f"{loss:.3f}", img_s=f"{rate:.0f}", refresh=False)
             self.bar.update()
+
+    def loss(self, value: float) -> None:
+        """The latest training loss read from the device (every few steps)."""
+        if self.bar is not None:
+            rate = self.images / max(time.perf_counter() - self.t0, 1e-9)
+            self.bar.set_postfix(loss=f"{value:.3f}", img_s=f"{rate:.0f}", refresh=False)
 
     def end_epoch(self, entry: dict, groups: dict[str, list[int]]) -> None:
         elapsed = time.perf_counter() - self.t0

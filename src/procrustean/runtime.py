@@ -22,21 +22,30 @@ def select_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def configure(device: torch.device, threads: int | None) -> None:
-    """Deterministic algorithms on the CPU, a fixed thread count, fast kernels on CUDA."""
+def configure(device: torch.device, threads: int | None, deterministic: bool = False) -> None:
+    """A fixed thread count; deterministic algorithms on the CPU always, on CUDA when asked
+    (deterministic cuDNN, no TF32, no autotuning), fast kernels on CUDA otherwise."""
     if threads:
         torch.set_num_threads(threads)
         os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True)
-    else:
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
+        return
+    fast = not deterministic
+    if deterministic:
+        # cuBLAS needs a fixed workspace to be deterministic; set before its first use.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(deterministic)
+    torch.backends.cudnn.deterministic = deterministic
+    torch.backends.cudnn.benchmark = fast
+    torch.backends.cuda.matmul.allow_tf32 = fast
+    torch.backends.cudnn.allow_tf32 = fast
 
 
 def describe(device: torch.device) -> str:
     """Human-readable device name for provenance."""
     if device.type == "cuda":
-        return f"cuda:{torch.cuda.get_device_name(device)}"
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        where = f" (CUDA_VISIBLE_DEVICES={visible})" if visible is not None else ""
+        return f"cuda:{torch.cuda.get_device_name(device)}{where}"
     return f"cpu:{torch.get_num_threads()} threads"

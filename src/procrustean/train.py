@@ -1,4 +1,9 @@
-"""The training engine: loop, per-epoch diagnostics, atomic checkpoints and exact resume."""
+"""The training engine: loop, per-epoch diagnostics, atomic checkpoints and exact resume.
+
+The training step never waits for the device: losses, gradient norms and counters stay on it
+and are read every ``SYNC_EVERY`` steps (the finiteness check, the progress line) and at the
+epoch's end.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,8 @@ from procrustean.data.sources import load_source
 from procrustean.data.split import read_split, split_tensors
 from procrustean.diagnostics import (
     GradientMeter,
+    heldout_subset,
+    per_class_accuracy,
     per_class_accuracy_loss,
     predict,
     rounded,
@@ -25,7 +32,7 @@ from procrustean.errors import UserError
 from procrustean.fileio import atomic_group, save_torch, sha256_file, write_json
 from procrustean.lineage import content_identity, now, stable_record, write_provenance
 from procrustean.methods import build_method
-from procrustean.methods.losses import mixed_weighted_loss
+from procrustean.methods.losses import mixed_unweighted_sum, mixed_weighted_loss
 from procrustean.methods.schedules import epoch_order
 from procrustean.models import build_model
 from procrustean.progress import Progress
@@ -33,6 +40,7 @@ from procrustean.runtime import configure, describe, select_device
 from procrustean.scalars import ScalarLog
 
 CHECKPOINT_FORMAT = 1
+SYNC_EVERY = 50  # steps between reads of the device's losses (finiteness check, progress)
 
 
 @dataclass(kw_only=True)
@@ -96,11 +104,21 @@ class Trainer:
     def __init__(self, job: TrainJob, progress: Progress | None = None) -> None:
         self.job, self.recipe = job, job.recipe_cfg
         self.device = select_device(job.device)
-        configure(self.device, job.threads or self.recipe["resources"]["cpus"])
+        configure(
+            self.device,
+            job.threads or self.recipe["resources"]["cpus"],
+            deterministic=self.recipe["deterministic"],
+        )
         self.split = read_split(job.split_path, job.dataset)
         self.split_sha = sha256_file(job.split_path)
         raw = load_source(job.dataset, job.dataset_cfg)
         images, labels = split_tensors(self.split, raw)
+        kept = torch.tensor(self.split["indices"], dtype=torch.int64)
+        held = heldout_subset(
+            raw.train_labels, kept, self.recipe["heldout_per_class"], job.dataset_cfg["seed"]
+        )
+        self.heldout_images = raw.train_images[held].to(self.device)
+        self.heldout_labels = raw.train_labels[held]
         _check_sizes(job, len(labels))
         self.counts = self.split["class_counts"]
         self.num_classes = len(self.counts)
@@ -229,40 +247,48 @@ class Trainer:
             group["lr"] = lr
         weights = self.method.weighting(e)
         order = epoch_order(self.labels_cpu, self.counts, self.method.sampler, self.gen_order)
-        grads = GradientMeter(self.num_classes, self.device)
+        order_dev = order.to(self.device)  # one copy per epoch, none per step
+        grads = GradientMeter(self.num_classes, self.device)  # unweighted per-sample loss
+        grads_w = GradientMeter(self.num_classes, self.device)  # the step's weighted batch loss
         weakened = torch.zeros(self.num_classes, device=self.device)
         seen = torch.zeros(self.num_classes, device=self.device)
-        loss_sum, steps = 0.0, math.ceil(len(order) / batch)
+        losses = _LossLog(self, e, lr)
+        steps = math.ceil(len(order) / batch)
         self.model.train()
         self.progress.start_epoch(e, self.recipe["epochs"], steps)
         for step, start in enumerate(range(0, len(order), batch)):
-            idx = order[start : start + batch]
-            if len(idx) < 2:  # batch norm needs two samples
+            n = min(batch, len(order) - start)
+            if n < 2:  # batch norm needs two samples
                 continue
-            x = self.augment(self.images[idx.to(self.device)], self.gen_aug)
-            y = self.labels[idx.to(self.device)]
+            idx = order_dev[start : start + batch]
+            x = self.augment(self.images[idx], self.gen_aug)
+            y = self.labels[idx]
             plan = self.method.mixing.plan(y, e)
             with torch.autocast(self.device.type, enabled=self.amp):
                 logits, features = self.model(x, plan.mixer, plan.layer)
-            features.retain_grad()
-            loss = mixed_weighted_loss(self.method.loss, logits, y, plan.y_b, plan.lam_y, weights)
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise UserError(
-                    f"non-finite training loss ({value}) at epoch {e + 1}, step {step + 1} "
-                    f"(lr {lr:g}); lower recipes.{self.job.recipe}.lr or check the data"
-                )
+            mixed = plan.mixes_labels
+            loss = mixed_weighted_loss(
+                self.method.loss, logits, y, plan.y_b, plan.lam_y, weights, mixed
+            )
+            unweighted = mixed_unweighted_sum(
+                self.method.loss, logits, y, plan.y_b, plan.lam_y, mixed
+            )
+            (per_sample_grad,) = torch.autograd.grad(unweighted, features, retain_graph=True)
+            features.retain_grad()  # after the call above, so .grad holds the step's loss only
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             self.scaler.step(self.optimizer)
             self.scaler.update()
-            grads.add(features.grad / self.scaler.get_scale() if self.amp else features.grad, y)
+            grads.add(per_sample_grad, y)
+            grads_w.add(features.grad / self.scaler.get_scale() if self.amp else features.grad, y)
             seen.index_add_(0, y, torch.ones_like(y, dtype=seen.dtype))
             if plan.weakened is not None:
                 weakened.index_add_(0, y, plan.weakened.to(seen.dtype))
-            loss_sum += value
-            self.progress.step(len(idx), value)
+            losses.add(step, loss.detach())
+            self.progress.step(n)
+        loss_sum = losses.drain()
         acc, class_loss = self.clean_pass()
+        heldout = self.heldout_pass()
         self.method.mixing.end_epoch(acc)
         self.epoch += 1
         return {
@@ -271,7 +297,9 @@ class Trainer:
             "train_loss": round(loss_sum / steps, 6),
             "class_acc": rounded(acc),
             "class_loss": rounded(class_loss),
+            "heldout_acc": rounded(heldout),
             "class_grad_norm": rounded(grads.means(), 9),
+            "class_grad_norm_weighted": rounded(grads_w.means(), 9),
             "weakened_fraction": rounded((weakened / seen.clamp_min(1)).tolist()),
         }
 
@@ -280,6 +308,13 @@ class Trainer:
         idx = self.diag_idx.to(self.device)
         logits = predict(self.model, self.images[idx], self.augment, self.amp)
         return per_class_accuracy_loss(logits, self.labels[idx], self.num_classes)
+
+    def heldout_pass(self) -> list[float | None]:
+        """Per-class accuracy on the held-out images (None where a class has none left)."""
+        if len(self.heldout_labels) == 0:
+            return [None] * self.num_classes
+        logits = predict(self.model, self.heldout_images, self.augment, self.amp)
+        return per_class_accuracy(logits, self.heldout_labels, self.num_classes)
 
     def run(self) -> None:
         """Train to the recipe's last epoch, resuming if possible, then write the outputs."""
@@ -325,8 +360,51 @@ class Trainer:
                     self.labels_cpu[self.diag_idx], minlength=self.num_classes
                 ).tolist(),
             },
+            "heldout_subset": {
+                "per_class": self.recipe["heldout_per_class"],
+                "class_counts": torch.bincount(
+                    self.heldout_labels, minlength=self.num_classes
+                ).tolist(),
+                "source": "training-partition images the split did not keep",
+            },
+            "grad_norm_rule": (
+                "class_grad_norm: mean L2 norm of each sample's gradient of its own unweighted "
+                "loss at the classifier's input; class_grad_norm_weighted: of the step's "
+                "class-weighted batch-mean loss"
+            ),
             "epochs": self.history,
         }
+
+
+class _LossLog:
+    """The epoch's step losses, kept on the device and read every ``SYNC_EVERY`` steps: the
+    finiteness check and the progress line without a host sync per step."""
+
+    def __init__(self, trainer: Trainer, epoch: int, lr: float) -> None:
+        self.trainer, self.epoch, self.lr = trainer, epoch, lr
+        self.pending: list[tuple[int, torch.Tensor]] = []
+        self.total = 0.0
+
+    def add(self, step: int, loss: torch.Tensor) -> None:
+        self.pending.append((step, loss))
+        if len(self.pending) >= SYNC_EVERY:
+            self.drain()
+
+    def drain(self) -> float:
+        """Read the pending losses (one transfer), check them, return the running sum."""
+        if self.pending:
+            values = torch.stack([v for _, v in self.pending]).tolist()
+            for (step, _), value in zip(self.pending, values, strict=True):
+                if not math.isfinite(value):
+                    raise UserError(
+                        f"non-finite training loss ({value}) at epoch {self.epoch + 1}, step "
+                        f"{step + 1} (lr {self.lr:g}); lower "
+                        f"recipes.{self.trainer.job.recipe}.lr or check the data"
+                    )
+                self.total += value
+            self.trainer.progress.loss(values[-1])
+            self.pending = []
+        return self.total
 
 
 def train(job: TrainJob, progress: Progress | None = None) -> Trainer:

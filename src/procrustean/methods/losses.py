@@ -88,20 +88,40 @@ def mixed_weighted_loss(
     y_b: torch.Tensor,
     lam: torch.Tensor,
     weights: torch.Tensor,
+    mixed: bool | None = None,
 ) -> torch.Tensor:
     """Class-weighted loss against a per-sample mixture of two labels.
 
     ``sum_i lam_i w[a_i] l(a_i) + (1 - lam_i) w[b_i] l(b_i)`` over the same sum of weights;
-    with ``lam = 1`` it is ``F.cross_entropy(weight=w)``'s weighted mean.
+    with ``lam = 1`` it is ``F.cross_entropy(weight=w)``'s weighted mean. ``mixed`` says whether
+    the second label can carry weight (known from the mixing, so the device is not asked).
     """
     w_a = lam * weights[y_a]
     total = w_a * loss.per_sample(logits, y_a)
     norm = w_a
-    if not bool((lam == 1).all()):
+    if mixed is None:
+        mixed = not bool((lam == 1).all())
+    if mixed:
         w_b = (1 - lam) * weights[y_b]
         total = total + w_b * loss.per_sample(logits, y_b)
         norm = norm + w_b
     return total.sum() / norm.sum()
+
+
+def mixed_unweighted_sum(
+    loss: Loss,
+    logits: torch.Tensor,
+    y_a: torch.Tensor,
+    y_b: torch.Tensor,
+    lam: torch.Tensor,
+    mixed: bool,
+) -> torch.Tensor:
+    """``sum_i lam_i l(a_i) + (1 - lam_i) l(b_i)``: no class weights, no batch mean, so its
+    gradient at sample i's features is that sample's own loss gradient."""
+    total = lam * loss.per_sample(logits, y_a)
+    if mixed:
+        total = total + (1 - lam) * loss.per_sample(logits, y_b)
+    return total.sum()
 
 
 def effective_number_weights(counts: list[int], beta: float) -> list[float]:

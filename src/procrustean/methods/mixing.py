@@ -27,6 +27,7 @@ class MixPlan:
     lam_y: torch.Tensor  # weight of each sample's own label in the loss
     weakened: torch.Tensor | None = None  # bool per sample (MFW)
     lam: torch.Tensor | None = None  # share of its own features each sample keeps
+    mixes_labels: bool = False  # whether y_b can carry loss weight (mixup, remix)
 
 
 def pair_mixer(lam: torch.Tensor, perm: torch.Tensor, detach_partner: bool = False) -> Mixer:
@@ -81,7 +82,7 @@ class Mixup(NoMixing):
         layer = self._layer() if self.cfg["name"] == "manifold_mixup" else 0
         perm = self._perm(len(y), y.device)
         lam_t = torch.full((len(y),), lam, device=y.device)
-        return MixPlan(pair_mixer(lam_t, perm), layer, y[perm], lam_t)
+        return MixPlan(pair_mixer(lam_t, perm), layer, y[perm], lam_t, mixes_labels=True)
 
 
 class Remix(Mixup):
@@ -143,15 +144,19 @@ class MFW(NoMixing):
         plain = super().plan(y, epoch)
         if not self.active(epoch) or max(self.p) == 0:
             return plain
-        labels = y.cpu().numpy()
-        weakened = self.rng.random(n) < np.asarray(self.p)[labels]
-        u = self._beta(n)
-        lam = np.where(weakened, np.maximum(u, 1 - u), 1.0)
+        # Draws on the host without reading the labels; the per-class comparison on the device.
+        draws = torch.from_numpy(self.rng.random(n)).to(y.device)
+        u = torch.from_numpy(self._beta(n)).to(y.device)
         layer = self._layer()
         perm = self._perm(n, y.device)
-        lam_t = torch.from_numpy(lam).float().to(y.device)
-        mixer = pair_mixer(lam_t, perm, self.cfg["detach_partner"]) if weakened.any() else None
-        return MixPlan(mixer, layer, y, plain.lam_y, torch.from_numpy(weakened).to(y.device), lam_t)
+        p = torch.tensor(self.p, dtype=torch.float64, device=y.device)
+        weakened = draws < p[y]
+        lam_t = torch.where(weakened, torch.maximum(u, 1 - u), torch.ones_like(u)).float()
+        # On the CPU, skip the mixer when no sample is weakened (free to ask); on a GPU, asking
+        # would wait for the device, and mixing with lam = 1 leaves the features unchanged.
+        idle = y.device.type == "cpu" and not bool(weakened.any())
+        mixer = None if idle else pair_mixer(lam_t, perm, self.cfg["detach_partner"])
+        return MixPlan(mixer, layer, y, plain.lam_y, weakened, lam_t)
 
     def state_dict(self) -> dict:
         return {**super().state_dict(), "p": list(self.p)}
