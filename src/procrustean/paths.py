@@ -12,13 +12,27 @@ METRICS = "results/{study}/metrics/{setting}/{method}/seed{seed}.json"
 REPORT_DIR = "results/{study}"
 PROV = ".prov.json"
 
-TABLES = ("accuracy", "groups", "diagnostics", "paired", "reference")
+TABLES = (
+    "accuracy",
+    "groups",
+    "diagnostics",
+    "paired",
+    "spread",
+    "claims",
+    "heldout",
+    "reference",
+)
 PUBLISHED = "workflow/reference/published.yaml"  # published numbers the reference table reads
 TABLE_FORMATS = ("md", "tex", "csv")
-FIGURES = ("test_per_class_accuracy", "train_per_class_accuracy", "train_feature_gradient")
+FIGURES = (
+    "test_per_class_accuracy",
+    "train_per_class_accuracy",
+    "train_feature_gradient",
+    "train_heldout_accuracy",
+)
 CURVES = "curves.csv"
 SUMMARY = "summary.json"  # top-1 per setting and method: the study's DVC metrics
-PLOT_FILES = ("train_accuracy", "feature_gradient", "train_loss")  # results/<study>/plots/*.csv
+PLOT_FILES = ("train_accuracy", "heldout_accuracy", "feature_gradient", "train_loss")  # results/<study>/plots/*.csv
 
 
 def split_path(study: str, setting: Setting) -> str:

@@ -77,10 +77,14 @@ IN_HTML_REPORT = {
     "test_per_class_accuracy.png": ("test_per_class_accuracy", "figures"),
     "train_per_class_accuracy.png": ("train_per_class_accuracy", "figures"),
     "train_feature_gradient.png": ("train_feature_gradient", "figures"),
+    "train_heldout_accuracy.png": ("train_heldout_accuracy", "figures"),
     "accuracy.csv": ("accuracy", "tables"),
     "groups.csv": ("groups", "tables"),
     "diagnostics.csv": ("diagnostics", "tables"),
     "paired.csv": ("paired", "tables"),
+    "spread.csv": ("spread", "tables"),
+    "claims.csv": ("claims", "tables"),
+    "heldout.csv": ("heldout", "tables"),
     "summary.json": ("summary", "tables"),
 }
 

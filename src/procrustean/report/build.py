@@ -21,14 +21,17 @@ from procrustean.paths import (
     SUMMARY,
     report_outputs,
 )
-from procrustean.report import figures, plots, tables
+from procrustean.report import claims, figures, plots, tables
 from procrustean.report.collect import collect
 
 TITLES = {
     "accuracy": "Top-1 test accuracy (%), mean ± std over seeds",
     "groups": "Test accuracy (%) by class group",
-    "diagnostics": "Early progress gap (major - minor training accuracy, first quarter of training) and gradient ratio (minor / major feature-gradient norm)",
-    "paired": "Paired difference of top-1 (method - base, same split and seed): mean ± std [per seed]",
+    "diagnostics": "Per run, mean ± std: early progress gap (top - bottom group's clean training accuracy, first quarter of training); bottom / top mean per-sample gradient norm of the unweighted loss at the classifier's input, over the epochs before re-weighting starts (the recipe's drw_epoch); epoch at which each group's mean clean training accuracy first reaches 95% (runs that never do are counted apart); bottom group's final clean training minus held-out accuracy; balanced held-out accuracy. Top/bottom: major/minor (step), many/few (exp)",
+    "paired": "Paired difference of top-1 (method - base, same imbalanced subset and training seed): mean [95% t-interval], and in how many pairs the method wins",
+    "spread": "Top-1 (%) and paired top-1 differences: mean; sd across training seeds (pooled within subsets); sd across imbalanced subsets (of their means; number of subsets)",
+    "claims": "The paper's claims: each measure's mean [95% t-interval] (n runs or pairs) and the verdict (reproduced when the interval lies on the claimed side)",
+    "heldout": "Balanced held-out accuracy (%) at the final epoch (training-partition images the split did not keep; the test set is not used): mean ± std, and over all settings with the best marked",
     "reference": "Published top-1 (%) beside ours: ours is the final epoch, LDAM-DRW's code reports the best test epoch",
 }
 
@@ -70,6 +73,9 @@ def build_report(params_path: str, study: str) -> list[str]:
         "groups": tables.groups_table,
         "diagnostics": tables.diagnostics_table,
         "paired": tables.paired_table,
+        "spread": tables.spread_table,
+        "claims": claims.claims_table,
+        "heldout": tables.heldout_table,
     }
     built = {name: builder(data.runs, methods, settings) for name, builder in builders.items()}
     if not Path(PUBLISHED).is_file():
@@ -89,14 +95,21 @@ def build_report(params_path: str, study: str) -> list[str]:
             _write_text(f"{base}/tables/{name}.md", md)
             _write_text(f"{base}/tables/{name}.tex", tex)
             _write_text(f"{base}/tables/{name}.csv", _csv(long))
-        fig_test, fig_acc, fig_grad = (f"{base}/figures/{f}.png" for f in FIGURES)
+        fig_test, fig_acc, fig_grad, fig_held = (f"{base}/figures/{f}.png" for f in FIGURES)
         figures.test_per_class(data.runs, methods, settings, fig_test)
         figures.per_class_curves(
             data.curves, methods, settings, "train_acc", "clean training accuracy", fig_acc
         )
         figures.per_class_curves(
-            data.curves, methods, settings, "grad_norm", "feature-gradient norm", fig_grad, log=True
+            data.curves,
+            methods,
+            settings,
+            "grad_norm",
+            "per-sample gradient norm (unweighted loss)",
+            fig_grad,
+            log=True,
         )
+        figures.train_vs_heldout(data.curves, methods, fig_held)
         _write_text(f"{base}/tables/{CURVES}", _csv(data.curves))
         frames = plots.plot_frames(data.curves, data.epochs)
         for stem in PLOT_FILES:

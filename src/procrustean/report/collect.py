@@ -1,17 +1,23 @@
-"""Gather a study's metrics and histories into tidy frames."""
+"""Gather a study's metrics and histories into tidy frames.
+
+Datasets whose params entries differ only in ``seed`` are imbalanced subsets of one dataset:
+their settings share a ``family`` (the setting name with the subset's dataset name replaced by
+the common one), so the report can pair and pool across subsets and keep the two sources of
+spread (subset, training seed) apart."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from procrustean.config import study_runs
-from procrustean.diagnostics import gradient_ratio, progress_gap
 from procrustean.errors import UserError
 from procrustean.fileio import read_json
 from procrustean.paths import history_path, metrics_path, model_path
+from procrustean.report.evidence import run_evidence
 
 
 @dataclass
@@ -31,9 +37,30 @@ def _read(path: str) -> dict:
     return read_json(path)
 
 
+def dataset_family(params: dict, datasets: list[str]) -> dict[str, str]:
+    """Dataset name -> the name of its family: datasets whose entries differ only in ``seed``
+    share one (their common name without a trailing ``_s<seed>``); others keep their own."""
+    key = {
+        d: repr(sorted((k, v) for k, v in params["datasets"][d].items() if k != "seed"))
+        for d in datasets
+    }
+    out = {}
+    for d in datasets:
+        members = [o for o in datasets if key[o] == key[d]]
+        if len(members) == 1:
+            out[d] = d
+            continue
+        stems = {re.sub(r"_s\d+$", "", m) for m in members}
+        out[d] = stems.pop() if len(stems) == 1 else members[0]
+    return out
+
+
 def collect(params: dict, study: str) -> StudyData:
     """Read every run of ``study`` (metrics and history)."""
     rows, curves, epochs, inputs = [], [], [], []
+    spec = params["studies"][study]
+    family = dataset_family(params, list(spec["datasets"]))
+    before = params["recipes"][spec["recipe"]]["drw_epoch"]
     for run in study_runs(params, study):
         mpath, hpath = metrics_path(study, run), history_path(study, run)
         metrics, history = _read(mpath), _read(hpath)
@@ -42,25 +69,35 @@ def collect(params: dict, study: str) -> StudyData:
             raise UserError(f"{model}: missing; run the study's train stage first")
         inputs += [mpath, hpath, model]
         groups = history["groups"]
+        s = run.setting
         row = {
-            "setting": run.setting.name,
+            "setting": s.name,
+            "family": f"{family[s.dataset]}-{s.profile}-r{s.ratio}",
+            "subset": params["datasets"][s.dataset]["seed"],
+            "profile": s.profile,
             "method": run.method,
             "seed": run.seed,
             "top1": metrics["top1"],
             "group_rule": metrics.get("group_rule", ""),
-            "progress_gap": progress_gap(history["epochs"], groups),
-            "gradient_ratio": gradient_ratio(history["epochs"], groups),
+            **run_evidence(history, before),
         }
         row.update({f"group_{g}": v for g, v in metrics["groups"].items()})
         row.update({f"class_{c}": v for c, v in enumerate(metrics["per_class"])})
         rows.append(row)
         group_of = {c: g for g, cs in groups.items() for c in cs}
         for e in history["epochs"]:
-            key = {"setting": run.setting.name, "method": run.method, "seed": run.seed}
+            key = {
+                "setting": run.setting.name,
+                "family": row["family"],
+                "method": run.method,
+                "seed": run.seed,
+            }
             epochs.append(
                 {**key, "epoch": e["epoch"], "train_loss": e["train_loss"], "lr": e["lr"]}
             )
-            for c, (acc, grad) in enumerate(zip(e["class_acc"], e["class_grad_norm"], strict=True)):
+            heldout = e.get("heldout_acc") or [None] * len(e["class_acc"])
+            weighted = e.get("class_grad_norm_weighted") or [None] * len(e["class_acc"])
+            for c, acc in enumerate(e["class_acc"]):
                 curves.append(
                     {
                         **key,
@@ -69,7 +106,9 @@ def collect(params: dict, study: str) -> StudyData:
                         "group": group_of.get(c, ""),
                         "count": history["class_counts"][c],
                         "train_acc": acc,
-                        "grad_norm": grad,
+                        "heldout_acc": heldout[c],
+                        "grad_norm": e["class_grad_norm"][c],
+                        "grad_norm_weighted": weighted[c],
                     }
                 )
     return StudyData(pd.DataFrame(rows), pd.DataFrame(curves), pd.DataFrame(epochs), inputs)

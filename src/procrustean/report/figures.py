@@ -1,4 +1,5 @@
-"""Figures: per-class test accuracy, per-class training accuracy and feature-gradient norm."""
+"""Figures: per-class test accuracy, per-class training accuracy, feature-gradient norm, and
+each class group's training beside held-out accuracy."""
 
 from __future__ import annotations
 
@@ -70,5 +71,51 @@ def per_class_curves(
             if j == 0:
                 ax.set_ylabel(ylabel, fontsize=8)
     axes[0][-1].legend(fontsize=6, title="class", title_fontsize=6, loc="best")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+FIT_LINE = 0.95
+
+
+def train_vs_heldout(curves: pd.DataFrame, methods: list[str], path: str) -> None:
+    """Per group, clean training (solid) and held-out (dashed) accuracy over epochs, mean over
+    runs: rows settings (subsets pooled), columns methods. The dotted line marks 95%."""
+    families = list(dict.fromkeys(curves.family)) if "family" in curves else []
+    fig, axes = plt.subplots(
+        max(len(families), 1),
+        len(methods),
+        figsize=(3.3 * len(methods), 2.8 * max(len(families), 1)),
+        squeeze=False,
+        sharey=True,
+    )
+    colors = dict(
+        zip(("major", "many", "medium", "minor", "few"), plt.get_cmap("tab10").colors, strict=False)
+    )
+    for i, family in enumerate(families):
+        for j, m in enumerate(methods):
+            ax = axes[i][j]
+            sub = curves[(curves.family == family) & (curves.method == m)]
+            for group, g in sub.groupby("group", sort=False):
+                per_run = g.groupby(["seed", "setting", "epoch"])[["train_acc", "heldout_acc"]]
+                mean = per_run.mean().groupby("epoch").mean()
+                color = colors.get(group)
+                ax.plot(mean.index, mean.train_acc, color=color, lw=1.3, label=f"{group} train")
+                if mean.heldout_acc.notna().any():
+                    ax.plot(
+                        mean.index,
+                        mean.heldout_acc,
+                        color=color,
+                        lw=1.1,
+                        ls="--",
+                        label=f"{group} held-out",
+                    )
+            ax.axhline(FIT_LINE, color="grey", lw=0.7, ls=":")
+            ax.set_title(f"{m} | {family}", fontsize=8)
+            ax.set_xlabel("epoch", fontsize=8)
+            ax.set_ylim(0, 1.02)
+            if j == 0:
+                ax.set_ylabel("accuracy", fontsize=8)
+        axes[i][-1].legend(fontsize=6, loc="lower right")
     fig.tight_layout()
     _save(fig, path)

@@ -8,6 +8,7 @@ import pandas as pd
 # file stem -> (column in the study's frames, what it is)
 PLOTS = {
     "train_accuracy": ("train_acc", "clean training accuracy of each class group"),
+    "heldout_accuracy": ("heldout_acc", "held-out accuracy of each class group"),
     "feature_gradient": ("grad_norm", "feature-gradient norm of each class group"),
     "train_loss": ("train_loss", "training loss"),
 }

@@ -7,6 +7,8 @@ import math
 import pandas as pd
 from tabulate import tabulate
 
+from procrustean.report import stats
+
 # A Procrustean method and the base method it is compared with (same split, same seed).
 PAIRS = (
     ("mfw", "ce"),
@@ -65,44 +67,199 @@ def groups_table(runs: pd.DataFrame, methods: list[str], settings: list[str]):
     return _wide(runs, cols, methods, settings), long
 
 
+# Per-run evidence columns: (column, label, digits).
+EVIDENCE = (
+    ("progress_gap", "progress gap", 3),
+    ("gradient_ratio", "gradient ratio (before re-weighting)", 2),
+    ("fit_top", "epoch top group fit", 1),
+    ("fit_bottom", "epoch bottom group fit", 1),
+    ("overfit_gap", "bottom train - held-out", 3),
+    ("heldout_acc", "held-out acc (balanced)", 3),
+)
+
+
+def _num(value: float, digits: int = 2) -> str:
+    return "-" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def _families(runs: pd.DataFrame) -> list[str]:
+    return list(dict.fromkeys(runs.family))
+
+
+def _fit_text(values: pd.Series) -> str:
+    """Mean ± std of the fit epochs of the runs that fit; how many did, when not all."""
+    fit = values.dropna()
+    if fit.empty:
+        return f"never (0/{len(values)})"
+    text = mean_std(fit, 1)
+    return text if len(fit) == len(values) else f"{text} ({len(fit)}/{len(values)} fit)"
+
+
 def diagnostics_table(runs: pd.DataFrame, methods: list[str], settings: list[str]):
-    """Early progress gap (major - minor train accuracy) and minor/major gradient ratio."""
-    cols = ["progress_gap", "gradient_ratio"]
-    long = pd.concat([_summary(runs, c) for c in cols])
-    return _wide(runs, cols, methods, settings, digits=3), long
+    """Per family and method: early progress gap (top - bottom group's clean training accuracy,
+    first quarter), bottom/top gradient ratio of the unweighted loss before re-weighting, the
+    epoch each group reaches 95% clean training accuracy, the bottom group's final train minus
+    held-out accuracy, and balanced held-out accuracy."""
+    rows, long = [], []
+    for family in _families(runs):
+        sub = runs[runs.family == family]
+        for m in methods:
+            r = sub[sub.method == m]
+            if r.empty:
+                continue
+            row = {"setting": family, "method": m}
+            for col, label, digits in EVIDENCE:
+                if col not in r or r[col].isna().all():
+                    row[label] = "-" if not col.startswith("fit_") else _fit_text(r[col])
+                    continue
+                row[label] = (
+                    _fit_text(r[col]) if col.startswith("fit_") else mean_std(r[col], digits)
+                )
+                long.append(
+                    {
+                        "setting": family,
+                        "method": m,
+                        "metric": col,
+                        "mean": r[col].mean(),
+                        "std": r[col].std(ddof=1),
+                        "n": int(r[col].count()),
+                        "runs": len(r),
+                    }
+                )
+            rows.append(row)
+    wide = pd.DataFrame(rows).set_index(["setting", "method"]) if rows else pd.DataFrame()
+    if not wide.empty:
+        wide.index = [f"{f}, {m}" for f, m in wide.index]
+    return wide, pd.DataFrame(long)
+
+
+# Paired metrics: column -> whether higher is better for the method.
+PAIRED_METRICS = {
+    "top1": True,
+    "progress_gap": False,
+    "gradient_ratio": False,
+    "overfit_gap": False,
+    "heldout_acc": True,
+}
+
+
+def present_pairs(methods: list[str]) -> list[tuple[str, str]]:
+    """The (method, base) pairs whose two methods the study runs."""
+    return [(m, b) for m, b in PAIRS if m in methods and b in methods]
+
+
+def paired_long(runs: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
+    """Every pair x family x metric: mean difference, 95% t-interval, wins, both spreads."""
+    out = []
+    for method, base in present_pairs(methods):
+        for family in _families(runs):
+            sub = runs[runs.family == family]
+            for col, higher in PAIRED_METRICS.items():
+                if col not in sub or sub[col].isna().all():
+                    continue
+                d = stats.paired(sub, method, base, col)
+                if d.empty:
+                    continue
+                ci = stats.t_interval(d["diff"])
+                sd_seed, sd_subset = stats.spread(d, "diff")
+                out.append(
+                    {
+                        "setting": family,
+                        "method": method,
+                        "base": base,
+                        "metric": col,
+                        "mean_diff": ci.mean,
+                        "ci_low": ci.low,
+                        "ci_high": ci.high,
+                        "n": ci.n,
+                        "wins": stats.wins(d["diff"], higher),
+                        "sd_seed": sd_seed,
+                        "sd_subset": sd_subset,
+                        "subsets": int(d.subset.nunique()),
+                        "per_pair": " ".join(f"{v:.4f}" for v in d["diff"]),
+                    }
+                )
+    return pd.DataFrame(out)
 
 
 def paired_table(runs: pd.DataFrame, methods: list[str], settings: list[str]):
-    """Per-seed paired difference of top-1 (method - base), its mean ± std, for each pair present."""
+    """Top-1 difference (method - base, same subset and seed): mean [95% t-interval], wins/n."""
+    long = paired_long(runs, methods)
+    if long.empty:
+        return pd.DataFrame({"note": ["no method/base pair in this study"]}), long
+    top = long[long.metric == "top1"]
+    rows = {}
+    for (method, base), g in top.groupby(["method", "base"], sort=False):
+        rows[f"{method} - {base}"] = {
+            r.setting: f"{stats.Interval(r.mean_diff, r.ci_low, r.ci_high, r.n).text(2, True)} "
+            f"wins {r.wins}/{r.n}"
+            for r in g.itertuples()
+        }
+    return pd.DataFrame(rows).T, long
+
+
+def spread_table(runs: pd.DataFrame, methods: list[str], settings: list[str]):
+    """Top-1 (and each pair's top-1 difference): sd across training seeds (pooled within
+    subsets) beside sd across imbalanced subsets (of the subsets' means)."""
     rows, long = {}, []
-    for method, base in PAIRS:
-        if method not in methods or base not in methods:
-            continue
-        cells = []
-        for setting in settings:
-            sub = runs[runs.setting == setting]
-            a = sub[sub.method == method].set_index("seed")["top1"]
-            b = sub[sub.method == base].set_index("seed")["top1"]
-            diff = (a - b).dropna()
-            cells.append(f"{mean_std(diff)} [{', '.join(f'{d:+.1f}' for d in diff)}]")
-            long.append(
-                {
-                    "setting": setting,
-                    "method": method,
-                    "base": base,
-                    "mean_diff": diff.mean(),
-                    "std_diff": diff.std(ddof=1) if len(diff) > 1 else math.nan,
-                    "n": len(diff),
-                    "per_seed": " ".join(f"{d:.4f}" for d in diff),
-                }
-            )
-        rows[f"{method} - {base}"] = cells
-    wide = (
-        pd.DataFrame(rows, index=settings).T
-        if rows
-        else pd.DataFrame({"note": ["no method/base pair in this study"]})
-    )
-    return wide, pd.DataFrame(long)
+
+    def add(label: str, family: str, frame: pd.DataFrame, column: str) -> None:
+        sd_seed, sd_subset = stats.spread(frame, column)
+        k = int(frame.subset.nunique())
+        cell = f"{frame[column].mean():.2f}; sd seeds {_num(sd_seed)}; sd subsets " + (
+            f"{_num(sd_subset)} ({k})" if k > 1 else "- (1)"
+        )
+        rows.setdefault(label, {})[family] = cell
+        long.append(
+            {
+                "setting": family,
+                "row": label,
+                "mean": frame[column].mean(),
+                "sd_seed": sd_seed,
+                "sd_subset": sd_subset,
+                "subsets": k,
+                "n": int(frame[column].count()),
+            }
+        )
+
+    for family in _families(runs):
+        sub = runs[runs.family == family]
+        for m in methods:
+            if not sub[sub.method == m].empty:
+                add(m, family, sub[sub.method == m], "top1")
+        for method, base in present_pairs(methods):
+            d = stats.paired(sub, method, base, "top1")
+            if not d.empty:
+                add(f"{method} - {base}", family, d, "diff")
+    return pd.DataFrame(rows).T, pd.DataFrame(long)
+
+
+def heldout_table(runs: pd.DataFrame, methods: list[str], settings: list[str]):
+    """Balanced held-out accuracy (%) at the final epoch, per family and over all of them; the
+    method with the highest overall mean is marked: the choice made without the test set."""
+    if "heldout_acc" not in runs or runs.heldout_acc.isna().all():
+        return pd.DataFrame({"note": ["no held-out images in this study"]}), pd.DataFrame()
+    runs = runs.assign(heldout_pct=runs.heldout_acc * 100)
+    table, long = {}, []
+    for family in _families(runs):
+        sub = runs[runs.family == family]
+        table[family] = [mean_std(sub[sub.method == m].heldout_pct) for m in methods]
+    overall = {m: runs[runs.method == m].heldout_pct.mean() for m in methods}
+    best = max((m for m in methods if not math.isnan(overall[m])), key=lambda m: overall[m])
+    table["all settings"] = [f"{overall[m]:.2f}{' (chosen)' if m == best else ''}" for m in methods]
+    for m in methods:
+        r = runs[runs.method == m]
+        long.append(
+            {
+                "method": m,
+                "heldout_mean": overall[m],
+                "heldout_std": r.heldout_pct.std(ddof=1),
+                "n": int(r.heldout_pct.count()),
+                "test_top1_mean": r.top1.mean(),
+                "chosen": m == best,
+            }
+        )
+    return pd.DataFrame(table, index=methods), pd.DataFrame(long)
 
 
 def reference_table(
