@@ -151,12 +151,24 @@ def _device_args(s: argparse.ArgumentParser) -> None:
     )
 
 
+def _stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
 def _train(args: argparse.Namespace) -> None:
-    from procrustean.config import load_params, lookup
+    from procrustean.config import load_params, lookup, with_defaults
+    from procrustean.placement import acquire, should_place
     from procrustean.train import TrainJob, train
 
     params = load_params(args.params)
     study = lookup(params, "studies", args.study)
+    recipe = with_defaults("recipe", lookup(params, "recipes", study["recipe"]))
+    # Before anything touches CUDA: pick this run's GPU (slot held until the process exits).
+    slot = (
+        acquire(recipe["resources"]["runs_per_gpu"], say=_stderr)
+        if should_place(args.device)
+        else None
+    )
     job = TrainJob(
         dataset=args.dataset,
         dataset_cfg=lookup(params, "datasets", args.dataset),
@@ -173,9 +185,10 @@ def _train(args: argparse.Namespace) -> None:
         tensorboard_dir=args.tensorboard,
     )
     trainer = train(job)
+    where = f" on {slot.describe()}" if slot else ""
     print(
         f"trained {args.method} seed {args.seed} on {args.split}: {trainer.epoch} epochs "
-        f"-> {args.checkpoint}"
+        f"-> {args.checkpoint}{where}"
     )
 
 
