@@ -41,6 +41,9 @@ SelectTypeParameters=CR_Core_Memory
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 MinJobAge=600
+# Fail fast when the controller is down: Snakemake's SLURM plugin runs `scontrol show config`
+# while it loads, so with the default (10 s) every snakemake start waits 9 s when SLURM is stopped.
+MessageTimeout=2
 ReturnToService=2
 NodeName=$HOST CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=main Nodes=$HOST Default=YES MaxTime=INFINITE State=UP

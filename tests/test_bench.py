@@ -33,6 +33,7 @@ def test_tiny_benchmark_writes_well_formed_results(tmp_path):
         "overhead_ldam",
         "overhead_diagnostics_paper_epoch",
         "snakemake_dry_run",
+        "snakemake_dry_run_without_slurm",
         "dvc_status",
         "dvc_repro_noop",
         "audit_table",
@@ -45,4 +46,38 @@ def test_tiny_benchmark_writes_well_formed_results(tmp_path):
     assert result["memory"]["train_peak_rss_mb"] > 50
     md = (tmp_path / "bench.md").read_text()
     assert md.startswith("# Benchmarks (tiny)")
-    assert md.count("\n| ") >= 11  # header + one row per figure
+    assert md.count("\n| ") >= 12  # header + one row per figure
+    assert pipeline["slurm"] in md and "without_slurm" in md
+
+
+def test_gpu_script_runs_every_code_path_on_the_cpu(tmp_path):
+    """The one-command GPU check (one run, K runs sharing a device, the deterministic switch,
+    the paper grid's GPU-hours) at seconds size on the CPU: ready for a lent GPU."""
+    out = tmp_path / "gpu.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/gpu_paper_recipe.py",
+            "--device",
+            "cpu",
+            "--tiny",
+            "--k",
+            "1,2",
+            "--out",
+            str(out),
+        ],  # fmt: skip
+        cwd=REPO,
+        env={**cli_env(), "PYTHONPATH": f"{REPO / 'src'}:{REPO}"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    rates = result["img_per_s"]
+    for key in ("bare_fp32", "ce_fp32", "mfw_fp32", "ce_amp", "ce_fp32_deterministic"):
+        assert rates[key] > 0, key
+    assert set(result["shared_gpu"]) == {"1", "2"} and min(result["shared_gpu"].values()) > 0
+    study = result["paper_study"]
+    assert study["training_images"] == 1_620_067_200
+    assert study["best_runs_per_gpu"] in (1, 2) and study["gpu_hours_at_best_k"] > 0
