@@ -32,7 +32,12 @@ FIGURES = (
 )
 CURVES = "curves.csv"
 SUMMARY = "summary.json"  # top-1 per setting and method: the study's DVC metrics
-PLOT_FILES = ("train_accuracy", "heldout_accuracy", "feature_gradient", "train_loss")  # results/<study>/plots/*.csv
+PLOT_FILES = (
+    "train_accuracy",
+    "heldout_accuracy",
+    "feature_gradient",
+    "train_loss",
+)  # results/<study>/plots/*.csv
 
 
 def split_path(study: str, setting: Setting) -> str:
