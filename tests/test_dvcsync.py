@@ -50,3 +50,20 @@ def test_a_refused_group_is_retried_per_stage_and_reported(tmp_path, monkeypatch
     assert line.startswith(
         f"dvc: recorded {len(smoke) - 1} stages in dvc.lock; skipped 1 (dvc refused"
     )
+
+
+def test_stages_params_no_longer_make_are_dropped_from_the_lock(tmp_path, monkeypatch, params):
+    monkeypatch.chdir(tmp_path)
+    stages = dvcsync.stage_files(validate_params(params))
+    kept = "train-smoke@smoke-smoke-synthetic-step-10-ce-0"
+    gone = "train-oldstudy@oldstudy-quick-fashion_mnist_1k-step-100-ce-0"
+    entry = "    cmd: procrustean train\n    outs:\n    - path: x\n      md5: 0\n      size: 1\n"
+    lock = f"schema: '2.0'\nstages:\n  {kept}:\n{entry}  {gone}:\n{entry}"
+    Path("dvc.lock").write_text(lock)
+    assert dvcsync.prune_lock(stages, dry_run=True) == [gone]
+    assert Path("dvc.lock").read_text() == lock  # a dry run writes nothing
+    assert dvcsync.prune_lock(stages) == [gone]
+    text = Path("dvc.lock").read_text()
+    assert kept in text and gone not in text and text.startswith("schema: '2.0'")
+    result = dvcsync.CommitResult(dropped=[gone])
+    assert result.line().endswith("; dropped 1 stages dvc.yaml no longer defines")

@@ -107,6 +107,7 @@ class CommitResult:
 
     committed: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    dropped: list[str] = field(default_factory=list)
 
     def line(self, dry_run: bool = False) -> str:
         verb = "would record" if dry_run else "recorded"
@@ -116,7 +117,24 @@ class CommitResult:
             for why in self.skipped.values():
                 reasons[why] = reasons.get(why, 0) + 1
             text += "; skipped " + "; ".join(f"{n} ({why})" for why, n in reasons.items())
+        if self.dropped:
+            text += f"; dropped {len(self.dropped)} stages dvc.yaml no longer defines"
         return text
+
+
+def prune_lock(stages: dict[str, tuple[list[str], list[str]]], dry_run: bool = False) -> list[str]:
+    """Remove from dvc.lock the stages that params.yaml no longer makes (a study, method or seed
+    taken out): DVC keeps them forever, and every `dvc status` parses them."""
+    if not LOCK.exists():
+        return []
+    from dvc.utils.serialize import load_yaml, modify_yaml
+
+    stale = [n for n in (load_yaml(LOCK) or {}).get("stages", {}) if n not in stages]
+    if stale and not dry_run:
+        with modify_yaml(LOCK) as data:
+            for name in stale:
+                del data["stages"][name]
+    return stale
 
 
 def _run_commit(targets: list[str]) -> str | None:
@@ -139,6 +157,7 @@ def commit_completed(params: dict, dry_run: bool = False, everything: bool = Fal
     result = CommitResult()
     since = None if everything or not LOCK.exists() else LOCK.stat().st_mtime
     stages = stage_files(params)
+    result.dropped = prune_lock(stages, dry_run)
     names, targets = commit_targets(stages, since)
     if dry_run or not targets:
         result.committed = names
