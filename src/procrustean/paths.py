@@ -31,6 +31,7 @@ FIGURES = (
     "train_heldout_accuracy",
 )
 CURVES = "curves.csv"
+RUNS = "runs.csv"  # one row per run: top-1 and every evidence summary
 SUMMARY = "summary.json"  # top-1 per setting and method: the study's DVC metrics
 PLOT_FILES = (
     "train_accuracy",
@@ -66,7 +67,14 @@ def report_outputs(study: str) -> list[str]:
     tables = [f"{base}/tables/{t}.{f}" for t in TABLES for f in TABLE_FORMATS]
     figures = [f"{base}/figures/{f}.png" for f in FIGURES]
     plots = [f"{base}/plots/{p}.csv" for p in PLOT_FILES]
-    return [*tables, *figures, f"{base}/tables/{CURVES}", *plots, f"{base}/{SUMMARY}"]
+    return [
+        *tables,
+        *figures,
+        f"{base}/tables/{CURVES}",
+        f"{base}/tables/{RUNS}",
+        *plots,
+        f"{base}/{SUMMARY}",
+    ]
 
 
 def study_outputs(params: dict, study: str) -> list[str]:

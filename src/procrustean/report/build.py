@@ -18,6 +18,7 @@ from procrustean.paths import (
     PLOT_FILES,
     PUBLISHED,
     REPORT_DIR,
+    RUNS,
     SUMMARY,
     report_outputs,
 )
@@ -111,6 +112,7 @@ def build_report(params_path: str, study: str) -> list[str]:
         )
         figures.train_vs_heldout(data.curves, methods, fig_held)
         _write_text(f"{base}/tables/{CURVES}", _csv(data.curves))
+        _write_text(f"{base}/tables/{RUNS}", _csv(data.runs))
         frames = plots.plot_frames(data.curves, data.epochs)
         for stem in PLOT_FILES:
             _write_text(f"{base}/plots/{stem}.csv", _csv(frames[stem]))
