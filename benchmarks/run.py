@@ -179,11 +179,19 @@ def markdown(result: dict) -> str:
     for key, v in result["verdicts"].items():
         lines.append(f"| {key} | {v['value']} | {v['target']} | {'yes' if v['met'] else 'NO'} |")
     tp = result["throughput"]
+    r, d = tp["ratios"], tp["diagnostics"]
     lines += [
         "",
         f"Throughput ({tp['config']['model']}, batch {tp['config']['batch']}, 32x32x3, "
         f"{tp['config']['threads']} threads), img/s: "
         + ", ".join(f"{k} {v}" for k, v in tp["img_per_s"].items()),
+        "",
+        "Host syncs, same run (paired medians): engine vs bare loop "
+        f"{r['engine_vs_bare']} now, {r['engine_vs_bare_sync_every_step']} reading the loss "
+        f"every step (before); mfw vs ce {r['mfw_vs_ce']} now, "
+        f"{r['mfw_vs_ce_sync_every_step']} before. Diagnostics: clean pass "
+        f"{d['clean_pass_s']} s for {d['clean_images']} images, per-step gradient "
+        f"{d['step_fraction']:+.1%} of a step.",
         "",
     ]
     pl = result["pipeline"]

@@ -12,6 +12,7 @@ import torchvision.transforms as T
 import yaml
 from PIL import Image
 
+from procrustean import train as train_module
 from procrustean.data.split import make_split
 from procrustean.fileio import write_json
 from procrustean.models import build_model
@@ -20,6 +21,7 @@ from procrustean.train import Trainer, TrainJob
 
 REPO = Path(__file__).resolve().parents[1]
 METHOD_NAMES = ("ce", "mfw", "mixup", "ldam")  # ce, then the methods whose overhead is measured
+SYNCED = ("ce_sync_every_step", "mfw_sync_every_step")  # the engine before its syncs were removed
 METHODS = {
     m: yaml.safe_load((REPO / "params.yaml").read_text())["methods"][m] for m in METHOD_NAMES
 }
@@ -84,14 +86,22 @@ class EngineBench:
             self.trainers[method] = Trainer(job, Progress(sys.stderr, bar=False))
         return self.trainers[method]
 
-    def epoch(self, method: str) -> dict:
-        """img/s of one training epoch and the seconds of its clean diagnostic pass."""
+    def epoch(self, method: str, sync_every: int | None = None) -> dict:
+        """img/s of one training epoch and the seconds of its clean diagnostic pass.
+
+        ``sync_every=1`` reads the loss from the device after every step, as the engine did
+        before its host syncs were removed (the "before" of that change)."""
         tr = self.trainer(method)
         tr.epoch = 0
         n = len(tr.labels)
-        t0 = time.perf_counter()
-        tr.train_epoch()
-        total = time.perf_counter() - t0
+        saved = train_module.SYNC_EVERY
+        train_module.SYNC_EVERY = sync_every or saved
+        try:
+            t0 = time.perf_counter()
+            tr.train_epoch()
+            total = time.perf_counter() - t0
+        finally:
+            train_module.SYNC_EVERY = saved
         t1 = time.perf_counter()
         tr.clean_pass()
         clean = time.perf_counter() - t1
@@ -201,7 +211,7 @@ def measure(
     peer = PeerPipeline(images, tr.labels_cpu, batch, model)
     steps = max(1, len(images) // batch)
     samples: dict[str, list[float]] = {
-        k: [] for k in ["bare", "peer", *METHODS, "clean_pass_fraction", "clean_pass_s"]
+        k: [] for k in ["bare", "peer", *METHODS, *SYNCED, "clean_pass_fraction", "clean_pass_s"]
     }
     bare_loop(len(images), batch, model, 1)  # warm-up: first-call costs are not throughput
     peer.epoch()
@@ -213,6 +223,10 @@ def measure(
         for method in METHODS:
             r = bench.epoch(method)
             samples[method].append(r["img_per_s"])
+            if method in ("ce", "mfw"):
+                samples[f"{method}_sync_every_step"].append(
+                    bench.epoch(method, sync_every=1)["img_per_s"]
+                )
             if method == "ce":
                 samples["clean_pass_fraction"].append(r["clean_pass_s"] / r["epoch_s"])
                 samples["clean_pass_s"].append(r["clean_pass_s"])
@@ -234,12 +248,17 @@ def measure(
             "channels_last": True,
             "peer": "torchvision per-image transforms, DataLoader num_workers=0, NCHW",
         },
-        "img_per_s": {k: round(med[k], 1) for k in ["bare", "peer", *METHODS]},
+        "img_per_s": {k: round(med[k], 1) for k in ["bare", "peer", *METHODS, *SYNCED]},
         "samples": {k: [round(x, 2) for x in v] for k, v in samples.items()},
         "ratios": {
             "engine_vs_bare": round(paired("ce", "bare"), 3),
             "engine_vs_peer": round(paired("ce", "peer"), 3),
             **{f"overhead_{m}": round(paired("ce", m) - 1, 3) for m in METHODS if m != "ce"},
+            "engine_vs_bare_sync_every_step": round(paired("ce_sync_every_step", "bare"), 3),
+            "mfw_vs_ce": round(paired("mfw", "ce"), 3),
+            "mfw_vs_ce_sync_every_step": round(
+                paired("mfw_sync_every_step", "ce_sync_every_step"), 3
+            ),
             "overhead_diagnostics": round(med["clean_pass_fraction"], 3),
         },
         "diagnostics": {

@@ -174,4 +174,5 @@ def test_same_seed_same_run_and_mfw_changes_training(smoke_dir, params):
     hist = json.loads(Path("runs/a/history.json").read_text())
     frac = hist["epochs"][0]["weakened_fraction"]
     assert all(f == 0 for f in frac[5:])  # minor classes never weakened
-    assert all(0.3 < f < 0.7 for f in frac[:5])  # majors near p_max = 0.5
+    p_max = params["methods"]["mfw"]["mixing"]["p_max"]
+    assert all(abs(f - p_max) < 0.2 for f in frac[:5])  # majors weakened at about p_max
