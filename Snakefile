@@ -25,8 +25,8 @@ localrules:
     paper,
     quick,
     smoke,
-    analysis,
-    ablation,
+    mfw_sweep,
+    regime,
 
 
 rule paper:
@@ -45,14 +45,14 @@ rule smoke:
         report_targets("smoke"),
 
 
-rule analysis:
+rule mfw_sweep:
     input:
-        report_targets("analysis"),
+        report_targets("mfw_sweep"),
 
 
-rule ablation:
+rule regime:
     input:
-        report_targets("ablation"),
+        report_targets("regime"),
 
 
 onsuccess:
