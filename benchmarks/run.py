@@ -9,6 +9,7 @@ Every speed figure is a median of interleaved repeats, set against its baseline 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import shutil
 import sys
@@ -95,7 +96,8 @@ def memory_part(size: dict, workdir: Path) -> dict:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     study = size["train_study"]
     recipe = params["studies"][study]["recipe"]
-    params["recipes"][recipe]["epochs"] = 1
+    # One epoch; DRW from it, since validation refuses a DRW study whose re-weighting never starts
+    params["recipes"][recipe].update(epochs=1, drw_epoch=0)
     (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     exe = str(pipeline.BIN / "procrustean")
     split = [
@@ -140,13 +142,19 @@ def memory_part(size: dict, workdir: Path) -> dict:
         "train_config": f"{recipe} recipe, {size['train_dataset']} step r100, mfw, 1 epoch",
     }
     report_study = (
-        "quick" if (REPO / "results/quick/metrics").exists() and size is SIZES["full"] else None
+        "quick"
+        if (REPO / "results/quick/metrics").exists()
+        and (REPO / "runs/quick").exists()
+        and size is SIZES["full"]
+        else None
     )
     if report_study:
         clone = workdir / "report"
         clone.mkdir()
         shutil.copy(REPO / "params.yaml", clone / "params.yaml")
         shutil.copytree(REPO / "results" / report_study, clone / "results" / report_study)
+        (clone / "runs").mkdir()  # the report checks the checkpoints it summarises are there
+        (clone / "runs" / report_study).symlink_to(REPO / "runs" / report_study)
         out["report_peak_rss_mb"] = memory.peak_rss_mb(
             [exe, "report", "--study", report_study], clone
         )
@@ -165,13 +173,24 @@ def verdicts(figures: dict) -> dict:
     return out
 
 
+def _part_dates(result: dict) -> str:
+    """Says when each part was measured, where a part was re-measured alone (--only)."""
+    if not result.get("only"):
+        return ""
+    return (
+        f" Only the {result['only']} part ran then; throughput and memory are from the run of "
+        f"{result['throughput']['date']}."
+    )
+
+
 def markdown(result: dict) -> str:
     lines = [
         f"# Benchmarks ({result['mode']})",
         "",
         f"Machine: {result['machine']['processor']}, {result['machine']['cpus']} threads, "
         f"{result['machine']['platform']}; torch {result['machine']['torch']}. "
-        f"Run {result['date']}, {result['wall_s']:.0f} s. Medians of interleaved repeats.",
+        f"Run {result['date']}, {result['wall_s']:.0f} s. Medians of interleaved repeats."
+        + _part_dates(result),
         "",
         "| figure | value | target | met |",
         "|---|---|---|---|",
@@ -213,47 +232,26 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tiny", action="store_true", help="seconds-sized run (for tests)")
-    parser.add_argument("--out-dir", default=str(REPO / "results" / "bench"))
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    args = parser.parse_args()
-    mode = "tiny" if args.tiny else "full"
-    size = SIZES[mode]
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        tmpdir = Path(tmp)
-        for sub in ("tp", "pl", "mem"):
-            (tmpdir / sub).mkdir()
-        print("throughput ...", file=sys.stderr, flush=True)
-        tp = throughput.measure(
-            tmpdir / "tp",
-            size["per_class"],
-            size["batch"],
-            size["model"],
-            size["repeats"],
-            args.threads,
-        )
-        print("pipeline ...", file=sys.stderr, flush=True)
-        pl = pipeline.measure(REPO, tmpdir / "pl", size["pipeline_repeats"], size["study"])
-        print("memory ...", file=sys.stderr, flush=True)
-        mem = memory_part(size, tmpdir / "mem")
+def diagnostics_overhead(tp: dict) -> float:
+    """Held-out and clean passes plus the per-step gradient, as a fraction of one CIFAR-10-LT
+    epoch under the paper recipe, at the measured ce rate."""
     diag = tp["diagnostics"]
     paper_epoch_s = PAPER_EPOCH_IMAGES / tp["img_per_s"]["ce"]
-    per_image = diag["clean_pass_s"] / diag["clean_images"]
-    passes_s = per_image * sum(paper_pass_images())
+    passes_s = diag["clean_pass_s"] / diag["clean_images"] * sum(paper_pass_images())
+    return round(passes_s / paper_epoch_s + diag["step_fraction"], 4)
+
+
+def assemble(mode: str, wall_s: float, tp: dict, pl: dict, mem: dict) -> dict:
+    """The result record: parts, figures and verdicts."""
     figures = {
         **tp["ratios"],
-        "overhead_diagnostics_paper_epoch": round(
-            passes_s / paper_epoch_s + diag["step_fraction"], 4
-        ),
+        "overhead_diagnostics_paper_epoch": diagnostics_overhead(tp),
         **{k: pl[k]["median_s"] for k in PIPELINE_FIGURES},
     }
-    result = {
+    return {
         "mode": mode,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "wall_s": round(time.perf_counter() - start, 1),
+        "wall_s": round(wall_s, 1),
         "machine": machine(),
         "throughput": tp,
         "pipeline": pl,
@@ -261,7 +259,57 @@ def main() -> None:
         "figures": figures,
         "verdicts": verdicts(figures),
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tiny", action="store_true", help="seconds-sized run (for tests)")
+    parser.add_argument("--out-dir", default=str(REPO / "results" / "bench"))
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument(
+        "--only",
+        choices=["pipeline"],
+        help="re-measure only this part and keep the others from the existing bench.json "
+        "(each part records its own date)",
+    )
+    args = parser.parse_args()
+    mode = "tiny" if args.tiny else "full"
+    size = SIZES[mode]
     out = Path(args.out_dir)
+    start = time.perf_counter()
+    previous = json.loads((out / "bench.json").read_text()) if args.only else None
+    if previous is not None and previous["mode"] != mode:
+        sys.exit(f"{out / 'bench.json'} is a {previous['mode']} run; --only needs a {mode} one")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        for sub in ("tp", "pl", "mem"):
+            (tmpdir / sub).mkdir()
+        if previous is None:
+            print("throughput ...", file=sys.stderr, flush=True)
+            tp = throughput.measure(
+                tmpdir / "tp",
+                size["per_class"],
+                size["batch"],
+                size["model"],
+                size["repeats"],
+                args.threads,
+            )
+            tp["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        else:
+            tp = previous["throughput"]
+            tp.setdefault("date", previous["date"])
+        print("pipeline ...", file=sys.stderr, flush=True)
+        pl = pipeline.measure(REPO, tmpdir / "pl", size["pipeline_repeats"], size["study"])
+        pl["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        if previous is None:
+            print("memory ...", file=sys.stderr, flush=True)
+            mem = memory_part(size, tmpdir / "mem")
+        else:
+            mem = previous["memory"]
+    wall_s = time.perf_counter() - start
+    result = assemble(mode, wall_s, tp, pl, mem)
+    if args.only:
+        result["only"] = args.only
     write_json(out / "bench.json", result)
     (out / "bench.md").write_text(markdown(result))
     print(markdown(result))
