@@ -22,6 +22,7 @@ from procrustean.paths import (
     split_path,
     split_summary_path,
 )
+from procrustean.run_config import write_run_configs
 
 BIN = Path(sys.executable).parent
 
@@ -66,6 +67,7 @@ def stand_ins(repo: Path, study: str = "paper", history_epochs: int = 200) -> in
             write_json(summary, {"dataset": s.dataset, "stand_in": True})
             write_provenance("split", [out, summary], stable_record({}, {}), "stand-in")
             files += 3
+        files += len(write_run_configs(params, study).written)
         classes = 10
         for r in study_runs(params, study):
             split, hist, model, metrics = (

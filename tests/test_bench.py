@@ -41,13 +41,28 @@ def test_tiny_benchmark_writes_well_formed_results(tmp_path):
     for v in result["verdicts"].values():
         assert isinstance(v["met"], bool) and v["target"][:2] in (">=", "<=")
     pipeline = result["pipeline"]
-    assert pipeline["study"] == "smoke" and pipeline["stages"] == 11
+    assert pipeline["study"] == "smoke" and pipeline["stages"] == 12  # run-config@smoke too
     assert "audit ok" in pipeline["audit_table"]["last_line"]
     assert result["memory"]["train_peak_rss_mb"] > 50
     md = (tmp_path / "bench.md").read_text()
     assert md.startswith("# Benchmarks (tiny)")
     assert md.count("\n| ") >= 12  # header + one row per figure
     assert pipeline["slurm"] in md and "without_slurm" in md
+    again = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--tiny", "--out-dir", str(tmp_path)]
+        + ["--only", "pipeline"],
+        cwd=REPO,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    redone = json.loads((tmp_path / "bench.json").read_text())
+    assert redone["only"] == "pipeline" and "throughput ..." not in again.stderr
+    assert redone["throughput"] == result["throughput"] and redone["memory"] == result["memory"]
+    assert redone["pipeline"]["date"] and redone["pipeline"]["stages"] == 12
+    assert "Only the pipeline part ran then" in (tmp_path / "bench.md").read_text()
 
 
 def test_gpu_script_runs_every_code_path_on_the_cpu(tmp_path):

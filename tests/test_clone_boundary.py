@@ -128,6 +128,7 @@ def test_dvc_experiment_changes_one_entry_and_reruns_only_its_stages(tmp_path):
         "evaluate-smoke@smoke-synthetic-step-10-mfw-0",
         "evaluate-smoke@smoke-synthetic-exp-10-mfw-0",
         "report@smoke",
+        "run-config@smoke",
     }, proc.stdout
     diff = run(["git", "diff", "-U0", "params.yaml"], repo).stdout
     changed = [ln for ln in diff.splitlines() if ln[:1] in "+-" and ln[:3] not in ("+++", "---")]

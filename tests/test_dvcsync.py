@@ -22,6 +22,9 @@ def test_stages_with_absent_inputs_or_outputs_are_not_committed(tmp_path, monkey
     train = "train-smoke@smoke-smoke-synthetic-step-10-ce-0"
     _touch(tmp_path, stages[split][1] + stages[train][1])
     names, _ = dvcsync.commit_targets(stages)
+    assert split in names and train not in names  # its run-config file is absent
+    _touch(tmp_path, stages[train][0][1:])
+    names, _ = dvcsync.commit_targets(stages)
     assert split in names and train in names
     os.remove(stages[train][0][0])  # the split a training run read is absent here
     names, _ = dvcsync.commit_targets(stages)
@@ -32,8 +35,8 @@ def test_a_refused_group_is_retried_per_stage_and_reported(tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
     stages = dvcsync.stage_files(validate_params(params))
     smoke = {n: v for n, v in stages.items() if "smoke" in n}
-    for deps, outs in smoke.values():  # the report's folder dependencies fill up with the runs
-        _touch(tmp_path, [d for d in deps if Path(d).suffix] + outs)
+    for deps, outs in smoke.values():  # folders (report deps, run configs) fill up with files
+        _touch(tmp_path, [p for p in [*deps, *outs] if Path(p).suffix])
     calls: list[list[str]] = []
 
     def fake_commit(targets: list[str]) -> str | None:
@@ -67,3 +70,21 @@ def test_stages_params_no_longer_make_are_dropped_from_the_lock(tmp_path, monkey
     assert kept in text and gone not in text and text.startswith("schema: '2.0'")
     result = dvcsync.CommitResult(dropped=[gone])
     assert result.line().endswith("; dropped 1 stages dvc.yaml no longer defines")
+
+
+def test_a_folder_output_counts_as_new_when_a_file_inside_it_is(tmp_path, monkeypatch, params):
+    monkeypatch.chdir(tmp_path)
+    stages = dvcsync.stage_files(validate_params(params))
+    name = "run-config@smoke"
+    assert stages[name] == ([], ["results/smoke/config"])
+    inner = tmp_path / "results/smoke/config/synthetic/ce.json"
+    _touch(tmp_path, ["results/smoke/config/synthetic/ce.json"])
+    folder = tmp_path / "results/smoke/config"
+    os.utime(folder, (1000, 1000))
+    os.utime(folder / "synthetic", (1000, 1000))
+    os.utime(inner, (1000, 1000))
+    names, targets = dvcsync.commit_targets(stages, since=2000)
+    assert name not in names
+    os.utime(inner, (3000, 3000))  # a rewritten file leaves its folder's own time alone
+    names, targets = dvcsync.commit_targets(stages, since=2000)
+    assert name in names and name in targets

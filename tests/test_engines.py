@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from procrustean.config import load_params
+from procrustean.run_config import study_run_configs
 from tests.workflow_helpers import fresh_clone, run, smoke_dvc_targets, snakemake_jobs
 
 pytestmark = pytest.mark.slow
@@ -106,6 +108,17 @@ def test_dvc_plots_render_the_curves_from_data(snakemade):
     assert "synthetic-step-r10" in metrics
 
 
+def test_curves_table_is_one_gzipped_row_per_run_epoch_and_class(snakemade):
+    import pandas as pd
+
+    curves = pd.read_csv(snakemade / "results/smoke/tables/curves.csv.gz")
+    runs = {(r.setting, r.method, r.seed) for r in curves.itertuples()}
+    assert len(runs) == 4  # 2 settings x (ce, mfw) x 1 seed
+    assert len(curves) == len(runs) * 3 * curves["class"].nunique()  # 3 epochs
+    assert {"train_acc", "heldout_acc", "grad_norm", "grad_norm_weighted"} <= set(curves.columns)
+    assert not curves.duplicated(["setting", "method", "seed", "epoch", "class"]).any()
+
+
 def test_tensorboard_scalars_for_every_run(snakemade):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -168,11 +181,18 @@ def test_paper_files_equal_dvc_outs(tmp_path):
         "from dvc.repo import Repo\n"
         "r = Repo('.')\n"
         "for s in r.index.stages:\n"
-        "    if s.name.startswith(('split-paper@', 'train-paper@', 'evaluate-paper@', 'report@paper')):\n"
+        "    if s.name.startswith(('split-paper@', 'train-paper@', 'evaluate-paper@',\n"
+        "                          'report@paper', 'run-config@paper')):\n"
         "        for o in s.outs: print(o.def_path)\n"
     )
     dvc = set(run(["python", "-c", code], repo).stdout.split())
     assert len(dvc) > 1000
+    # DVC's run-config stage writes the folder whose files Snakemake makes one job at a time
+    configs = {p for p in snake if p.startswith("results/paper/config/")}
+    params = load_params(repo / "params.yaml")
+    assert configs == set(study_run_configs(params, "paper"))
+    assert "results/paper/config" in dvc
+    snake = (snake - configs) | {"results/paper/config"}
     assert snake == dvc, (sorted(snake - dvc)[:5], sorted(dvc - snake)[:5])
 
 
@@ -190,7 +210,13 @@ def test_scoped_invalidation_in_both_engines(snakemade):
             "mfw"
         ]
         dry = run(["snakemake", "-n", "smoke"], snakemade).stdout
-        assert snakemake_jobs(dry) == {"train": 2, "evaluate": 2, "report": 1, "smoke": 1}
+        assert snakemake_jobs(dry) == {
+            "run_config": 1,
+            "train": 2,
+            "evaluate": 2,
+            "report": 1,
+            "smoke": 1,
+        }
         jobs = re.findall(
             r"wildcards: (study=smoke, dataset=\w+, profile=\w+, ratio=\d+, method=(\w+), seed=\d+)",
             dry,
@@ -205,6 +231,7 @@ def test_scoped_invalidation_in_both_engines(snakemade):
             "evaluate-smoke@smoke-synthetic-step-10-mfw-0",
             "evaluate-smoke@smoke-synthetic-exp-10-mfw-0",
             "report@smoke",
+            "run-config@smoke",
         }, status
     finally:
         params_file.write_text(original)

@@ -67,4 +67,4 @@ def snakemake_jobs(dry_run_output: str) -> dict[str, int]:
 
 
 def smoke_dvc_targets() -> list[str]:
-    return ["split-smoke", "train-smoke", "evaluate-smoke", "report@smoke"]
+    return ["run-config@smoke", "split-smoke", "train-smoke", "evaluate-smoke", "report@smoke"]

@@ -58,6 +58,17 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--summary", required=True, help="summary file (JSON)")
     s.set_defaults(func=_split)
 
+    s = sub.add_parser(
+        "run-config",
+        help="write each training run's params entries under results/<study>/config/",
+        description="One JSON file per dataset and method of the study: the entries a training "
+        "run reads. DVC's train stages depend on these files; only changed files are rewritten.",
+    )
+    s.add_argument("--study", required=True)
+    s.add_argument("--dataset", help="only this dataset's files (with --method: one file)")
+    s.add_argument("--method", help="only this method's files")
+    s.set_defaults(func=_run_config)
+
     s = sub.add_parser("train", help="train one method on one split with one seed")
     s.add_argument("--study", required=True, help="study whose recipe to use")
     s.add_argument("--dataset", required=True)
@@ -235,6 +246,20 @@ def _split(args: argparse.Namespace) -> None:
     print(
         f"split {args.dataset} {split['profile']} ratio {split['ratio']}: "
         f"{split['num_train']} images, counts {split['class_counts']} -> {args.out}"
+    )
+
+
+def _run_config(args: argparse.Namespace) -> None:
+    from procrustean.config import load_params
+    from procrustean.paths import run_config_dir
+    from procrustean.run_config import write_run_configs
+
+    done = write_run_configs(load_params(args.params), args.study, args.dataset, args.method)
+    total = len(done.written) + len(done.unchanged)
+    print(
+        f"run-config {args.study}: {total} files ({len(done.written)} written, "
+        f"{len(done.unchanged)} unchanged, {len(done.removed)} removed) under "
+        f"{run_config_dir(args.study)}/"
     )
 
 

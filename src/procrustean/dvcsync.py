@@ -17,6 +17,8 @@ from procrustean.paths import (
     metrics_path,
     model_path,
     report_outputs,
+    run_config_dir,
+    run_config_path,
     split_path,
     split_summary_path,
 )
@@ -28,6 +30,7 @@ def stage_files(params: dict) -> dict[str, tuple[list[str], list[str]]]:
     stages: dict[str, tuple[list[str], list[str]]] = {}
     for study in params["studies"]:
         recipe = lookup(params, "studies", study)["recipe"]
+        stages[f"run-config@{study}"] = ([], [run_config_dir(study)])
         for s in study_settings(params, study):
             key = f"{study}-{s.dataset}-{s.profile}-{s.ratio}"
             split = split_path(study, s)
@@ -44,7 +47,11 @@ def stage_files(params: dict) -> dict[str, tuple[list[str], list[str]]]:
                 metrics_path(study, r),
                 model_path(study, r),
             )
-            stages[f"train-{study}@{study}-{recipe}-{key}"] = ([split], [hist, hist + PROV, model])
+            run_config = run_config_path(study, s.dataset, r.method)
+            stages[f"train-{study}@{study}-{recipe}-{key}"] = (
+                [split, run_config],
+                [hist, hist + PROV, model],
+            )
             stages[f"evaluate-{study}@{study}-{key}"] = ([split, model], [metrics, metrics + PROV])
         report = report_outputs(study)
         report_deps = [
@@ -68,12 +75,19 @@ def _dvc() -> str:
 LOCK = Path("dvc.lock")
 
 
+def _newest_mtime(path: Path) -> float:
+    """A file's modification time; for a folder, the newest of its own and its files'."""
+    if not path.is_dir():
+        return path.stat().st_mtime
+    return max([path.stat().st_mtime, *(p.stat().st_mtime for p in path.rglob("*"))])
+
+
 def _needs_commit(deps: list[str], outs: list[str], since: float | None) -> bool:
     """Dependencies and outputs all exist and (unless ``since`` is None) an output was written
     after ``since``."""
     if not all(Path(p).exists() for p in [*deps, *outs]):
         return False
-    return since is None or any(Path(o).stat().st_mtime > since for o in outs)
+    return since is None or any(_newest_mtime(Path(o)) > since for o in outs)
 
 
 def commit_targets(
@@ -89,9 +103,8 @@ def commit_targets(
     chosen = {n for n, (deps, outs) in stages.items() if _needs_commit(deps, outs, since)}
     groups: dict[str, list[str]] = {}
     for name in stages:
-        groups.setdefault(name if name.startswith("report@") else name.split("@")[0], []).append(
-            name
-        )
+        alone = name.startswith(("report@", "run-config@"))
+        groups.setdefault(name if alone else name.split("@")[0], []).append(name)
     targets: list[str] = []
     for group, members in groups.items():
         if all(m in chosen for m in members):

@@ -9,6 +9,8 @@ SPLIT_SUMMARY = "results/{study}/splits/{setting}.json"
 HISTORY = "results/{study}/history/{setting}/{method}/seed{seed}.json"
 MODEL = "runs/{study}/{setting}/{method}/seed{seed}/model.pt"
 METRICS = "results/{study}/metrics/{setting}/{method}/seed{seed}.json"
+RUN_CONFIG_DIR = "results/{study}/config"
+RUN_CONFIG = RUN_CONFIG_DIR + "/{dataset}/{method}.json"  # a run's params entries
 REPORT_DIR = "results/{study}"
 PROV = ".prov.json"
 
@@ -30,7 +32,7 @@ FIGURES = (
     "train_feature_gradient",
     "train_heldout_accuracy",
 )
-CURVES = "curves.csv"
+CURVES = "curves.csv.gz"  # per run x epoch x class; gzip keeps git small (pandas reads it)
 RUNS = "runs.csv"  # one row per run: top-1 and every evidence summary
 SUMMARY = "summary.json"  # top-1 per setting and method: the study's DVC metrics
 PLOT_FILES = (
@@ -47,6 +49,14 @@ def split_path(study: str, setting: Setting) -> str:
 
 def split_summary_path(study: str, setting: Setting) -> str:
     return SPLIT_SUMMARY.format(study=study, setting=setting.name)
+
+
+def run_config_dir(study: str) -> str:
+    return RUN_CONFIG_DIR.format(study=study)
+
+
+def run_config_path(study: str, dataset: str, method: str) -> str:
+    return RUN_CONFIG.format(study=study, dataset=dataset, method=method)
 
 
 def history_path(study: str, run: Run) -> str:

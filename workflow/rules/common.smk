@@ -12,12 +12,14 @@ sys.path.insert(0, SRC)
 from procrustean.config import study_runs, validate_params
 from procrustean.errors import UserError
 from procrustean.overrides import effective_params_file, has_overrides
+from procrustean.run_config import run_entries
 from procrustean.paths import (
     PUBLISHED,
     history_path,
     metrics_path,
     model_path,
     report_outputs,
+    run_config_path,
 )
 
 WORKFLOW_START = time.time()
@@ -127,9 +129,6 @@ def train_resources(key):
 
 
 def train_params(wildcards):
-    """Exactly the params entries a training run reads (its rerun trigger)."""
-    return {
-        "dataset": config["datasets"][wildcards.dataset],
-        "recipe": {recipe_name(wildcards): recipe(wildcards)},
-        "method": config["methods"][wildcards.method],
-    }
+    """Exactly the params entries a training run reads (its rerun trigger, and the content of
+    its run-config file)."""
+    return run_entries(config, wildcards.study, wildcards.dataset, wildcards.method)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 from pathlib import Path
 
@@ -40,6 +41,12 @@ TITLES = {
 def _write_text(path: str, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def _write_gzip(path: str, text: str) -> None:
+    """Gzip ``text`` with no name or time in the header, so equal text gives equal bytes."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(gzip.compress(text.encode(), compresslevel=9, mtime=0))
 
 
 def _csv(frame: pd.DataFrame) -> str:
@@ -111,7 +118,7 @@ def build_report(params_path: str, study: str) -> list[str]:
             log=True,
         )
         figures.train_vs_heldout(data.curves, methods, fig_held)
-        _write_text(f"{base}/tables/{CURVES}", _csv(data.curves))
+        _write_gzip(f"{base}/tables/{CURVES}", _csv(data.curves))
         _write_text(f"{base}/tables/{RUNS}", _csv(data.runs))
         frames = plots.plot_frames(data.curves, data.epochs)
         for stem in PLOT_FILES:
