@@ -88,3 +88,27 @@ def test_a_folder_output_counts_as_new_when_a_file_inside_it_is(tmp_path, monkey
     os.utime(inner, (3000, 3000))  # a rewritten file leaves its folder's own time alone
     names, targets = dvcsync.commit_targets(stages, since=2000)
     assert name in names and name in targets
+
+
+def test_after_a_run_only_what_it_wrote_is_recorded(tmp_path, monkeypatch, params):
+    """A fresh clone checks out the run-config files after dvc.lock; a run that did not rewrite
+    them leaves their stage's committed entry alone."""
+    monkeypatch.chdir(tmp_path)
+    checked = validate_params(params)
+    stages = dvcsync.stage_files(checked)
+    smoke = {n: v for n, v in stages.items() if "smoke" in n}
+    for deps, outs in smoke.values():
+        _touch(tmp_path, [p for p in [*deps, *outs] if Path(p).suffix])
+    Path("dvc.lock").write_text("schema: '2.0'\nstages: {}\n")
+    os.utime("dvc.lock", (1000, 1000))
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and path.name != "dvc.lock":
+            os.utime(path, (2000, 2000))  # checked out after dvc.lock
+    for _, outs in (v for n, v in smoke.items() if not n.startswith("run-config@")):
+        for out in outs:
+            os.utime(out, (4000, 4000))  # written by the run, which started at 3000
+    monkeypatch.setattr(dvcsync, "_run_commit", lambda targets: None)
+    result = dvcsync.commit_completed(checked, dry_run=True, written_since=3000)
+    assert "run-config@smoke" not in result.committed
+    assert len(result.committed) == len(smoke) - 1
+    assert "run-config@smoke" in dvcsync.commit_completed(checked, dry_run=True).committed

@@ -18,8 +18,10 @@ def _say(line: str) -> None:
     print(f"procrustean: {line}", flush=True)
 
 
-def record_in_dvc(params: dict, params_path: str) -> None:
-    """Commit what the run made to dvc.lock, unless the run used parameter overrides."""
+def record_in_dvc(params: dict, params_path: str, since: float | None = None) -> None:
+    """Commit what the run made (outputs written after ``since``, its start) to dvc.lock,
+    unless the run used parameter overrides. Files a fresh clone checked out are older than the
+    run, so their stages keep the entries the committed dvc.lock has."""
     if str(params_path) != str(DEFAULT_PARAMS):
         _say(
             f"dvc: not recording this run in dvc.lock: it ran with --config/--configfile "
@@ -28,7 +30,7 @@ def record_in_dvc(params: dict, params_path: str) -> None:
         )
         return
     try:
-        _say(commit_completed(params).line())
+        _say(commit_completed(params, written_since=since).line())
     except (UserError, OSError, subprocess.SubprocessError) as exc:
         _say(f"dvc: dvc.lock not updated ({exc}); the run itself succeeded")
 
@@ -50,5 +52,5 @@ def after_run(params_path: str, since: float) -> None:
     except UserError as exc:
         _say(f"after-run skipped: {exc}")
         return
-    record_in_dvc(params, params_path)
+    record_in_dvc(params, params_path, since)
     report_comparisons(params, since)

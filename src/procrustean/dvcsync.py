@@ -160,15 +160,23 @@ def _run_commit(targets: list[str]) -> str | None:
     return (errors or lines or [f"exit status {proc.returncode}"])[-1]
 
 
-def commit_completed(params: dict, dry_run: bool = False, everything: bool = False) -> CommitResult:
+def commit_completed(
+    params: dict,
+    dry_run: bool = False,
+    everything: bool = False,
+    written_since: float | None = None,
+) -> CommitResult:
     """Record in dvc.lock the stages whose inputs and outputs all exist and whose outputs changed
-    since dvc.lock was last written (every complete stage with ``everything``).
+    since dvc.lock was last written, and since ``written_since`` (a run's start) where given
+    (every complete stage with ``everything``).
 
     Never raises for DVC's sake: a group DVC refuses is retried stage by stage, and a stage it
     still refuses is reported as skipped with DVC's reason.
     """
     result = CommitResult()
     since = None if everything or not LOCK.exists() else LOCK.stat().st_mtime
+    if not everything and written_since is not None:
+        since = max(since or written_since, written_since)
     stages = stage_files(params)
     result.dropped = prune_lock(stages, dry_run)
     names, targets = commit_targets(stages, since)
