@@ -102,7 +102,7 @@ def test_after_a_run_only_what_it_wrote_is_recorded(tmp_path, monkeypatch, param
     Path("dvc.lock").write_text("schema: '2.0'\nstages: {}\n")
     os.utime("dvc.lock", (1000, 1000))
     for path in tmp_path.rglob("*"):
-        if path.is_file() and path.name != "dvc.lock":
+        if path.name != "dvc.lock":
             os.utime(path, (2000, 2000))  # checked out after dvc.lock
     for _, outs in (v for n, v in smoke.items() if not n.startswith("run-config@")):
         for out in outs:
