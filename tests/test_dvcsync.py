@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -112,3 +113,35 @@ def test_after_a_run_only_what_it_wrote_is_recorded(tmp_path, monkeypatch, param
     assert "run-config@smoke" not in result.committed
     assert len(result.committed) == len(smoke) - 1
     assert "run-config@smoke" in dvcsync.commit_completed(checked, dry_run=True).committed
+
+
+def test_after_run_rewrites_the_run_configs_an_edit_changed_then_records_them(
+    tmp_path, monkeypatch, params
+):
+    """Snakemake re-trained mfw after an edit of its entry (its own params trigger); the
+    bookkeeping brings mfw's run-config file in line and records its stage, ce's stays as is."""
+    from procrustean.after_run import record_in_dvc
+    from procrustean.run_config import write_run_configs
+
+    monkeypatch.chdir(tmp_path)
+    before = validate_params(params)
+    for study in before["studies"]:
+        write_run_configs(before, study)
+    ce, mfw = (Path(f"results/smoke/config/synthetic/{m}.json") for m in ("ce", "mfw"))
+    ce_bytes = ce.read_bytes()
+    stages = dvcsync.stage_files(before)
+    for name, (deps, outs) in stages.items():
+        if "smoke" in name:
+            _touch(tmp_path, [p for p in [*deps, *outs] if Path(p).suffix and "/config/" not in p])
+    Path("dvc.lock").write_text("schema: '2.0'\nstages: {}\n")
+    for path in tmp_path.rglob("*"):
+        os.utime(path, (1000, 1000))
+    params["methods"]["mfw"]["mixing"]["p_max"] = 0.25
+    edited = validate_params(params)
+    calls: list[list[str]] = []
+    monkeypatch.setattr(dvcsync, "_run_commit", lambda targets: calls.append(targets))
+    record_in_dvc(edited, "params.yaml", since=2000)
+    assert json.loads(mfw.read_text())["method"]["mixing"]["p_max"] == 0.25
+    assert ce.read_bytes() == ce_bytes and ce.stat().st_mtime == 1000
+    with_mfw = [s for s, e in edited["studies"].items() if "mfw" in e["methods"]]
+    assert "smoke" in with_mfw and calls == [[f"run-config@{s}" for s in with_mfw]]

@@ -12,6 +12,7 @@ from procrustean.compare import compare_study, studies_written_since
 from procrustean.config import DEFAULT_PARAMS, load_params
 from procrustean.dvcsync import commit_completed
 from procrustean.errors import UserError
+from procrustean.run_config import write_run_configs
 
 
 def _say(line: str) -> None:
@@ -20,8 +21,10 @@ def _say(line: str) -> None:
 
 def record_in_dvc(params: dict, params_path: str, since: float | None = None) -> None:
     """Commit what the run made (outputs written after ``since``, its start) to dvc.lock,
-    unless the run used parameter overrides. Files a fresh clone checked out are older than the
-    run, so their stages keep the entries the committed dvc.lock has."""
+    unless the run used parameter overrides. First the run-config files DVC's train stages
+    depend on are brought in line with params.yaml (Snakemake decided what to re-run from the
+    same entries). Files a fresh clone checked out are older than the run, so their stages keep
+    the entries the committed dvc.lock has."""
     if str(params_path) != str(DEFAULT_PARAMS):
         _say(
             f"dvc: not recording this run in dvc.lock: it ran with --config/--configfile "
@@ -30,6 +33,9 @@ def record_in_dvc(params: dict, params_path: str, since: float | None = None) ->
         )
         return
     try:
+        refreshed = [f for s in params["studies"] for f in write_run_configs(params, s).written]
+        if refreshed:
+            _say(f"dvc: {len(refreshed)} run-config files rewritten from params.yaml")
         _say(commit_completed(params, written_since=since).line())
     except (UserError, OSError, subprocess.SubprocessError) as exc:
         _say(f"dvc: dvc.lock not updated ({exc}); the run itself succeeded")

@@ -19,7 +19,6 @@ from procrustean.paths import (
     metrics_path,
     model_path,
     report_outputs,
-    run_config_path,
 )
 
 WORKFLOW_START = time.time()
@@ -129,6 +128,7 @@ def train_resources(key):
 
 
 def train_params(wildcards):
-    """Exactly the params entries a training run reads (its rerun trigger, and the content of
-    its run-config file)."""
+    """Exactly the params entries a training run reads: its rerun trigger, and the content of
+    the run-config file DVC's train stage depends on (written by DVC's run-config stage, or by
+    the after-run bookkeeping for a Snakemake run)."""
     return run_entries(config, wildcards.study, wildcards.dataset, wildcards.method)

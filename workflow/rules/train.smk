@@ -1,22 +1,6 @@
-rule run_config:
-    # The run's params entries as a file: DVC's train stage depends on it (dvc.yaml), so both
-    # engines make the same files. Its params trigger re-writes it only when the entries change.
-    output:
-        run_config_path("{study}", "{dataset}", "{method}"),
-    log:
-        "logs/{study}/run_config/{dataset}/{method}.log",
-    localrule: True
-    params:
-        run=train_params,
-    shell:
-        "procrustean run-config --study {wildcards.study}"
-        " --dataset {wildcards.dataset} --method {wildcards.method} > {log} 2>&1"
-
-
 rule train:
     input:
         split=f"data/splits/{{study}}/{SETTING}.json",
-        run_config=run_config_path("{study}", "{dataset}", "{method}"),
     output:
         history=f"results/{{study}}/history/{SETTING}/{{method}}/seed{{seed}}.json",
         prov=f"results/{{study}}/history/{SETTING}/{{method}}/seed{{seed}}.json.prov.json",
