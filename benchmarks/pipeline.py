@@ -201,7 +201,9 @@ def measure(repo: Path, workdir: Path, repeats: int, study: str = "paper") -> di
         ),
     }
     stages = sum(1 for _ in study_runs(load_params(clone / "params.yaml"), study)) * 2
-    stages += len(study_settings(load_params(clone / "params.yaml"), study)) + 1
+    stages += (
+        len(study_settings(load_params(clone / "params.yaml"), study)) + 2
+    )  # report, run-config
     return {
         "study": study,
         "stages": stages,
