@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -11,9 +12,9 @@ from tests.conftest import REPO, cli_env
 pytestmark = pytest.mark.slow
 
 
-def test_tiny_benchmark_writes_well_formed_results(tmp_path):
+def _tiny_bench(out: Path, *extra: str) -> subprocess.CompletedProcess:
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.run", "--tiny", "--out-dir", str(tmp_path)],
+        [sys.executable, "-m", "benchmarks.run", "--tiny", "--out-dir", str(out), *extra],
         cwd=REPO,
         env=cli_env(),
         capture_output=True,
@@ -21,6 +22,11 @@ def test_tiny_benchmark_writes_well_formed_results(tmp_path):
         timeout=900,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def test_tiny_benchmark_writes_well_formed_results(tmp_path):
+    _tiny_bench(tmp_path)
     result = json.loads((tmp_path / "bench.json").read_text())
     assert result["mode"] == "tiny"
     for key in ("bare", "peer", "ce", "mfw", "mixup", "ldam"):
@@ -48,16 +54,7 @@ def test_tiny_benchmark_writes_well_formed_results(tmp_path):
     assert md.startswith("# Benchmarks (tiny)")
     assert md.count("\n| ") >= 12  # header + one row per figure
     assert pipeline["slurm"] in md and "without_slurm" in md
-    again = subprocess.run(
-        [sys.executable, "-m", "benchmarks.run", "--tiny", "--out-dir", str(tmp_path)]
-        + ["--only", "pipeline"],
-        cwd=REPO,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert again.returncode == 0, again.stderr[-3000:]
+    again = _tiny_bench(tmp_path, "--only", "pipeline")
     redone = json.loads((tmp_path / "bench.json").read_text())
     assert redone["only"] == "pipeline" and "throughput ..." not in again.stderr
     assert redone["throughput"] == result["throughput"] and redone["memory"] == result["memory"]
