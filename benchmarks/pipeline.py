@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from procrustean.config import load_params, study_runs, study_settings
+from procrustean.dvcsync import stage_files
 from procrustean.fileio import write_json
 from procrustean.lineage import hash_inputs, stable_record, write_provenance
 from procrustean.paths import (
@@ -200,10 +201,8 @@ def measure(repo: Path, workdir: Path, repeats: int, study: str = "paper") -> di
             repeats,
         ),
     }
-    stages = sum(1 for _ in study_runs(load_params(clone / "params.yaml"), study)) * 2
-    stages += (
-        len(study_settings(load_params(clone / "params.yaml"), study)) + 2
-    )  # report, run-config
+    params = load_params(clone / "params.yaml")
+    stages = len(stage_files({**params, "studies": {study: params["studies"][study]}}))
     return {
         "study": study,
         "stages": stages,

@@ -176,7 +176,7 @@ def commit_completed(
     result = CommitResult()
     since = None if everything or not LOCK.exists() else LOCK.stat().st_mtime
     if not everything and written_since is not None:
-        since = max(since or written_since, written_since)
+        since = written_since if since is None else max(since, written_since)
     stages = stage_files(params)
     result.dropped = prune_lock(stages, dry_run)
     names, targets = commit_targets(stages, since)
