@@ -42,12 +42,15 @@ def record_in_dvc(params: dict, params_path: str, since: float | None = None) ->
 
 
 def report_comparisons(params: dict, since: float) -> None:
-    """For each study this run wrote numbers for: byte-identical to the committed, or how far."""
+    """For each study this run wrote numbers for, the summary ``procrustean compare`` prints:
+    byte-identical to the committed, conclusions reproduced (numbers drifted within the stated
+    tolerances) or conclusions differ, then the runs that moved and the failing checks. The
+    report has been written by now, so the conclusions are judged from its tables."""
     for study in studies_written_since(params, since):
         try:
             for line in compare_study(params, study).lines():
                 _say(line)
-        except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        except (OSError, subprocess.SubprocessError, ValueError, KeyError) as exc:
             _say(f"{study}: not compared with committed results ({exc.__class__.__name__})")
 
 

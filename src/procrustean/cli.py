@@ -60,13 +60,13 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser(
         "run-config",
-        help="write each training run's params entries under results/<study>/config/",
-        description="One JSON file per dataset and method of the study: the entries a training "
-        "run reads. DVC's train stages depend on these files; only changed files are rewritten.",
+        help="validate params.yaml, then write the study's key files for DVC",
+        description="Validates params.yaml (refusing bad params before DVC removes any output: "
+        "every stage of the study depends on this one), then writes one JSON file per stage "
+        "group under results/<study>/config/: the params the stage records and the sha256 of "
+        "its code (procrustean.freshness). Only changed files are rewritten.",
     )
-    s.add_argument("--study", required=True)
-    s.add_argument("--dataset", help="only this dataset's files (with --method: one file)")
-    s.add_argument("--method", help="only this method's files")
+    s.add_argument("--study", required=True, help="study in params.yaml")
     s.set_defaults(func=_run_config)
 
     s = sub.add_parser("train", help="train one method on one split with one seed")
@@ -113,12 +113,30 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--cores", default="all", help="cores for --rederive (default: all)")
     s.set_defaults(func=_audit)
 
-    s = sub.add_parser("status", help="outputs made by code that differs from this tree")
-    s.add_argument("--study", help="only this study's outputs")
+    s = sub.add_parser(
+        "status",
+        help="every output that is out of date (params, inputs, code, absent) and the command "
+        "that brings it up to date",
+        description="The content rule Snakemake and DVC also apply: an output is current when "
+        "its provenance record names the params, inputs and code this tree would use. Exit 0: "
+        "everything asked about is current; 1: something is out of date; 2: bad input.",
+    )
+    s.add_argument("--study", action="append", help="only this study (repeatable; default: all)")
+    s.add_argument("--all", action="store_true", help="list every out-of-date stage")
     s.set_defaults(func=_status)
 
     s = sub.add_parser(
-        "compare", help="a study's metrics and histories against the committed versions"
+        "compare",
+        help="a study's metrics and histories against the committed versions, and whether its "
+        "conclusions hold",
+        description="Compares each run's metrics and history with the committed ones (--rev) "
+        "and judges the conclusions from the report tables here against the committed ones: "
+        "every claim keeps its verdict (claims.csv), every paired mean lies inside its "
+        "committed 95% interval (paired.csv; exact where n < 2), every run's |top-1 drift| "
+        "<= 2 committed sd_seed of its setting and method (spread.csv). Exit 0: byte-identical; "
+        "3: conclusions reproduced (bytes differ, numbers drifted within those tolerances); "
+        "1: conclusions differ, or bytes differ and there are no fresh report tables to judge "
+        "them; 2: bad input.",
     )
     s.add_argument("studies", nargs="+", metavar="STUDY")
     s.add_argument("--rev", default="HEAD", help="git revision to compare with (default: HEAD)")
@@ -127,6 +145,13 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "verify",
         help="re-derive a study's committed numbers in a scratch clone and compare",
+        description="Clones HEAD, re-derives the study there from the raw data (Snakemake's "
+        "output goes to logs/verify-snakemake.log in the clone; a line per finished job "
+        "here), then compares as 'procrustean compare' does. Exit 0: byte-identical; 3: "
+        "conclusions reproduced (bytes differ, every claim keeps its verdict, every paired "
+        "mean inside its committed 95% interval, every run's |top-1 drift| <= 2 committed "
+        "sd_seed); 1: conclusions differ (a run missing after the re-derivation included); "
+        "2: bad input or a failed re-derivation.",
     )
     s.add_argument("study")
     s.add_argument("--cores", default="all", help="cores for the re-derivation (default: all)")
@@ -254,7 +279,7 @@ def _run_config(args: argparse.Namespace) -> None:
     from procrustean.paths import run_config_dir
     from procrustean.run_config import write_run_configs
 
-    done = write_run_configs(load_params(args.params), args.study, args.dataset, args.method)
+    done = write_run_configs(load_params(args.params), args.study)
     total = len(done.written) + len(done.unchanged)
     print(
         f"run-config {args.study}: {total} files ({len(done.written)} written, "
@@ -286,24 +311,26 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from procrustean.status import code_status
+    from procrustean.config import load_params
+    from procrustean.status import study_status
 
-    status = code_status(args.study)
-    print("\n".join(status.lines()))
-    return 1 if status.stale else 0
+    results = study_status(load_params(args.params), args.study)
+    for result in results:
+        print("\n".join(result.lines(limit=10**9 if args.all else 8)))
+    return 1 if any(r.stale for r in results) else 0
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from procrustean.compare import compare_study
+    from procrustean.compare import compare_study, worst_exit
     from procrustean.config import load_params
 
     params = load_params(args.params)
-    differs = False
+    codes = []
     for study in args.studies:
         result = compare_study(params, study, rev=args.rev)
         print("\n".join(result.lines()))
-        differs |= result.count("differs") > 0
-    return 1 if differs else 0
+        codes.append(result.exit_code)
+    return worst_exit(codes)
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -311,7 +338,7 @@ def _verify(args: argparse.Namespace) -> int:
 
     result = verify(args.study, args.params, args.cores, args.scratch, args.keep)
     print("verify " + "\n".join(result.lines()))
-    return 1 if result.count("differs") or result.count("missing here") else 0
+    return result.exit_code
 
 
 def _dvc_commit(args: argparse.Namespace) -> None:

@@ -8,59 +8,28 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from procrustean.config import lookup, study_runs, study_settings
 from procrustean.errors import UserError
-from procrustean.paths import (
-    PROV,
-    PUBLISHED,
-    history_path,
-    metrics_path,
-    model_path,
-    report_outputs,
-    run_config_dir,
-    run_config_path,
-    split_path,
-    split_summary_path,
-)
+from procrustean.freshness import study_stages
+from procrustean.paths import PUBLISHED, run_config_dir
 
 
 def stage_files(params: dict) -> dict[str, tuple[list[str], list[str]]]:
     """DVC stage name -> (its file dependencies, its outputs), for every study (names as
-    dvc.yaml's matrices make them)."""
+    dvc.yaml's matrices make them; the stages and paths are procrustean.freshness's)."""
     stages: dict[str, tuple[list[str], list[str]]] = {}
     for study in params["studies"]:
-        recipe = lookup(params, "studies", study)["recipe"]
         stages[f"run-config@{study}"] = ([], [run_config_dir(study)])
-        for s in study_settings(params, study):
-            key = f"{study}-{s.dataset}-{s.profile}-{s.ratio}"
-            split = split_path(study, s)
-            stages[f"split-{study}@{key}"] = (
-                [],
-                [split, split + PROV, split_summary_path(study, s)],
-            )
-        for r in study_runs(params, study):
-            s = r.setting
-            key = f"{s.dataset}-{s.profile}-{s.ratio}-{r.method}-{r.seed}"
-            split = split_path(study, s)
-            hist, metrics, model = (
-                history_path(study, r),
-                metrics_path(study, r),
-                model_path(study, r),
-            )
-            run_config = run_config_path(study, s.dataset, r.method)
-            stages[f"train-{study}@{study}-{recipe}-{key}"] = (
-                [split, run_config],
-                [hist, hist + PROV, model],
-            )
-            stages[f"evaluate-{study}@{study}-{key}"] = ([split, model], [metrics, metrics + PROV])
-        report = report_outputs(study)
-        report_deps = [
-            f"results/{study}/metrics",
-            f"results/{study}/history",
-            f"runs/{study}",
-            PUBLISHED,
-        ]
-        stages[f"report@{study}"] = (report_deps, [*report, report[0] + PROV])
+        for name, stage in study_stages(params, study).items():
+            deps = [*stage.inputs, stage.key]
+            if stage.kind == "report":  # dvc.yaml names the folders
+                deps = [
+                    f"results/{study}/metrics",
+                    f"results/{study}/history",
+                    f"runs/{study}",
+                    PUBLISHED,
+                    stage.key,
+                ]
+            stages[name] = (deps, [*stage.outputs, stage.record])
     return stages
 
 

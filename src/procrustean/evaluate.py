@@ -16,6 +16,7 @@ from procrustean.fileio import atomic_group, sha256_file, write_json
 from procrustean.lineage import now, stable_record, write_provenance
 from procrustean.models import build_model
 from procrustean.runtime import configure, describe, select_device
+from procrustean.stage_params import evaluate_params
 
 
 def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> dict:
@@ -64,9 +65,8 @@ def evaluate(
     logits = predict(model, raw.test_images, augment)
     metrics = metrics_from_predictions(logits.argmax(1).cpu(), raw.test_labels, split)
     inputs = {split_path: split_sha, checkpoint_path: sha256_file(checkpoint_path)}
-    stable = stable_record(
-        {"dataset": {dataset: dataset_cfg}}, inputs, seed=ckpt["provenance"].get("seed")
-    )
+    resolved = evaluate_params({"datasets": {dataset: dataset_cfg}}, dataset)
+    stable = stable_record(resolved, inputs, seed=ckpt["provenance"].get("seed"))
     with atomic_group():
         write_json(out, metrics)
         write_provenance("evaluate", [out], stable, started, describe(dev))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import os
 import platform
@@ -11,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from procrustean import __version__
+from procrustean import __version__, cpu_mode
 from procrustean.fileio import pending, sha256_file, sha256_json, write_json
 
 PROV_SUFFIX = ".prov.json"
@@ -76,23 +77,77 @@ def _code_key(path: Path) -> str:
 
 # Modules that drive stages or keep books but never shape an output's content.
 NOT_STAGE_CODE = frozenset(
-    {"cli", "__main__", "after_run", "audit", "compare", "dvcsync", "overrides", "progress"}
-    | {"placement", "scalars", "status", "validation", "verify"}
+    {"cli", "__main__", "after_run", "audit", "compare", "conclusions", "dvcsync", "environment"}
+    | {"freshness", "overrides", "placement", "progress", "run_config", "scalars", "status"}
+    | {"validation", "verify"}
 )
+# The module each stage runs (the CLI calls it); its imports are the stage's code.
+STAGE_ENTRY = {
+    "split": "procrustean.data.split",
+    "train": "procrustean.train",
+    "evaluate": "procrustean.evaluate",
+    "report": "procrustean.report.build",
+}
 
 
-def loaded_code_files() -> dict[str, str]:
-    """sha256 of every procrustean source file this process has imported that shapes outputs,
-    and of the params schema (its defaults are code): what a stage ran, for flagging outputs
-    made by code that has changed since."""
-    files = {SCHEMA_FILE}
-    for name, module in list(sys.modules.items()):
-        origin = getattr(module, "__file__", None)
-        if not origin or name.rsplit(".", 1)[-1] in NOT_STAGE_CODE:
+def _module_file(name: str) -> Path | None:
+    """The source file of a procrustean module or package (None outside the package)."""
+    parts = name.split(".")
+    if parts[0] != "procrustean":
+        return None
+    base = PACKAGE_DIR.joinpath(*parts[1:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported_modules(name: str, path: Path) -> set[str]:
+    """procrustean modules ``path`` imports anywhere (top level or inside functions), and the
+    packages above ``name`` (importing a module runs their __init__)."""
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found = {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)}
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                module = f"{base}.{node.module}" if node.module else base
+            else:
+                module = node.module or ""
+            found.add(module)
+            found.update(f"{module}.{a.name}" for a in node.names)  # submodules, if any
+    return {m for m in found if _module_file(m) is not None}
+
+
+@cache
+def stage_code_files(stage: str) -> tuple[Path, ...]:
+    """The source files a stage runs: every procrustean module its entry module imports,
+    directly or through others, read from the source (so the answer is known before the stage
+    runs), minus the modules that only drive stages or keep books; plus the params schema
+    (its defaults are code)."""
+    todo, seen = [STAGE_ENTRY[stage]], set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
             continue
-        if Path(origin).resolve().is_relative_to(PACKAGE_DIR):
-            files.add(Path(origin).resolve())
-    return {_code_key(p): sha256_file(p) for p in sorted(files) if p.is_file()}
+        seen.add(name)
+        path = _module_file(name)
+        if path is not None and name.rsplit(".", 1)[-1] not in NOT_STAGE_CODE:
+            todo += sorted(_imported_modules(name, path) - seen)
+    files = {_module_file(m) for m in seen if m.rsplit(".", 1)[-1] not in NOT_STAGE_CODE} - {None}
+    return tuple(sorted({*files, SCHEMA_FILE}))  # type: ignore[arg-type]
+
+
+def stage_code_hashes(stage: str) -> dict[str, str]:
+    """sha256 of each source file of ``stage`` as this tree has it now."""
+    return {_code_key(p): _hash_cached(p) for p in stage_code_files(stage)}
+
+
+@cache
+def _hash_cached(path: Path) -> str:
+    return sha256_file(path)
 
 
 def current_code_hash(key: str) -> str | None:
@@ -102,16 +157,21 @@ def current_code_hash(key: str) -> str | None:
 
 
 @cache
-def software() -> dict[str, str]:
-    """Python, torch and torchvision versions and the platform."""
+def software() -> dict[str, str | None]:
+    """Python, torch and torchvision versions, the CPU kernel mode, the platform and the
+    digest of the environment lock the venv was installed from."""
     import torch
     import torchvision
+
+    from procrustean.environment import lock_digest
 
     return {
         "python": sys.version.split()[0],
         "torch": str(torch.__version__),
         "torchvision": str(torchvision.__version__),
+        "cpu_mode": cpu_mode.in_effect(),
         "platform": platform.platform(),
+        "lock_sha256": lock_digest(),
     }
 
 
@@ -131,7 +191,8 @@ def content_identity(stable: dict[str, Any]) -> dict[str, Any]:
     """What made an artefact's content (inputs, resolved params, seed, library versions), without
     the commit or machine that happened to write it: embedded in checkpoints, so a re-derivation
     at another commit or on another machine of the same kind gives the same bytes."""
-    software_versions = {k: v for k, v in stable["software"].items() if k != "platform"}
+    machine_specific = {"platform", "lock_sha256"}
+    software_versions = {k: v for k, v in stable["software"].items() if k not in machine_specific}
     return {
         "inputs": stable["inputs"],
         "params": stable["params"],
@@ -159,12 +220,13 @@ def write_provenance(
         "outputs": {str(p): sha256_file(pending(p)) for p in outputs},
         **stable,
         "device": device,
+        "cpu": cpu_mode.describe("cuda" if device.startswith("cuda") else "cpu"),
         "host": platform.node(),
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
         "start": started,
         "end": now(),
     }
-    record["code_files"] = loaded_code_files()
+    record["code_files"] = stage_code_hashes(stage)
     record["params_file"] = _params_file[0]
     path = prov_path(outputs[0])
     write_json(path, record)

@@ -10,7 +10,7 @@ HISTORY = "results/{study}/history/{setting}/{method}/seed{seed}.json"
 MODEL = "runs/{study}/{setting}/{method}/seed{seed}/model.pt"
 METRICS = "results/{study}/metrics/{setting}/{method}/seed{seed}.json"
 RUN_CONFIG_DIR = "results/{study}/config"
-RUN_CONFIG = RUN_CONFIG_DIR + "/{dataset}/{method}.json"  # a run's params entries
+KEY = RUN_CONFIG_DIR + "/{kind}/{name}.json"  # a stage's params and code, for DVC
 REPORT_DIR = "results/{study}"
 PROV = ".prov.json"
 
@@ -55,8 +55,9 @@ def run_config_dir(study: str) -> str:
     return RUN_CONFIG_DIR.format(study=study)
 
 
-def run_config_path(study: str, dataset: str, method: str) -> str:
-    return RUN_CONFIG.format(study=study, dataset=dataset, method=method)
+def key_path(study: str, kind: str, name: str) -> str:
+    """The key file DVC's ``kind`` stage depends on (its params and code, procrustean.freshness)."""
+    return KEY.format(study=study, kind=kind, name=name)
 
 
 def history_path(study: str, run: Run) -> str:

@@ -1,71 +1,49 @@
-"""``procrustean status``: outputs made by code that differs from this tree.
+"""``procrustean status``: every output that is out of date, why, and what brings it up to date.
 
-Neither engine re-runs a stage when the Python code it calls changes (Snakemake's code trigger
-covers only code inside rules; DVC hashes declared files). Every provenance record lists the
-sha256 of each procrustean source file the stage imported, so a code edit is never silent: this
-command names the changed files and the outputs they made.
+The answer is procrustean.freshness's content rule, the one Snakemake and DVC apply: an output
+is current when its provenance record names the params, inputs and code this tree would use
+and the output still has the bytes it records. Reasons: absent (output or record missing),
+output (its bytes differ from its record), params, input (a file it read changed, is absent, or
+is itself out of date) and code.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from procrustean.audit import SEARCH_ROOTS, index_records
-from procrustean.lineage import current_code_hash
+from procrustean.freshness import CATEGORIES, Freshness, Verdict
 
 
 @dataclass
-class CodeStatus:
-    """Records checked, records made by changed code (by code file), records without code hashes."""
+class StudyStatus:
+    """One study's stages, judged."""
 
-    records: int = 0
-    stale: dict[str, list[str]] = field(default_factory=dict)  # code file -> record paths
-    untracked: int = 0
+    study: str
+    verdicts: list[Verdict] = field(default_factory=list)
 
-    def stale_records(self) -> set[str]:
-        return {r for recs in self.stale.values() for r in recs}
+    @property
+    def stale(self) -> list[Verdict]:
+        return [v for v in self.verdicts if not v.current]
 
-    def lines(self, limit: int = 5) -> list[str]:
-        out = []
-        if not self.stale:
-            out.append(
-                f"status: all {self.records} provenance records were made by the code in this tree"
-            )
-        else:
-            out.append(
-                f"status: {len(self.stale_records())} of {self.records} outputs were made by code "
-                f"that differs from this tree ({len(self.stale)} files changed)"
-            )
-            for code_file, recs in sorted(self.stale.items()):
-                shown = ", ".join(r.removesuffix(".prov.json") for r in sorted(recs)[:limit])
-                more = f" and {len(recs) - limit} more" if len(recs) > limit else ""
-                out.append(f"  {code_file} changed: {len(recs)} outputs ({shown}{more})")
-            out.append(
-                "  re-run them: snakemake --cores all --forcerun <rule> <study>, or "
-                "dvc repro --force <stage>"
-            )
-        if self.untracked:
-            out.append(f"  ({self.untracked} records predate code tracking and were not checked)")
+    def lines(self, limit: int = 8) -> list[str]:
+        n, stale = len(self.verdicts), self.stale
+        if not stale:
+            return [f"status {self.study}: all {n} stages up to date"]
+        counts = {c: sum(c in v.categories() for v in stale) for c in CATEGORIES}
+        why = ", ".join(f"{k} {c}" for c, k in counts.items() if k)
+        out = [f"status {self.study}: {len(stale)} of {n} stages out of date ({why})"]
+        for v in stale[:limit]:
+            out.append(f"  {v.stage.outputs[0]}: {v.text()}")
+        if len(stale) > limit:
+            out.append(f"  ... and {len(stale) - limit} more (procrustean status --all)")
+        out.append(
+            f"  bring up to date: snakemake --cores all {self.study}  (or: dvc repro "
+            f"report@{self.study})"
+        )
         return out
 
 
-def code_status(study: str | None = None, roots: tuple[str, ...] = SEARCH_ROOTS) -> CodeStatus:
-    """Compare every record's code hashes (of ``study`` only, if given) with this tree."""
-    status = CodeStatus()
-    current: dict[str, str | None] = {}
-    seen: set[str] = set()
-    for rec_path, record in index_records(roots).values():
-        if rec_path in seen or (study and f"/{study}/" not in f"/{rec_path}"):
-            continue
-        seen.add(rec_path)
-        status.records += 1
-        code = record.get("code_files")
-        if not code:
-            status.untracked += 1
-            continue
-        for code_file, digest in code.items():
-            if code_file not in current:
-                current[code_file] = current_code_hash(code_file)
-            if current[code_file] != digest:
-                status.stale.setdefault(code_file, []).append(rec_path)
-    return status
+def study_status(params: dict, studies: list[str] | None = None) -> list[StudyStatus]:
+    """The content rule over each study (every study in params when none is named)."""
+    fresh = Freshness(params)
+    return [StudyStatus(s, fresh.study(s)) for s in (studies or list(params["studies"]))]

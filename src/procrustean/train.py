@@ -38,6 +38,7 @@ from procrustean.models import build_model
 from procrustean.progress import Progress
 from procrustean.runtime import configure, describe, select_device
 from procrustean.scalars import ScalarLog
+from procrustean.stage_params import run_params
 
 CHECKPOINT_FORMAT = 1
 SYNC_EVERY = 50  # steps between reads of the device's losses (finiteness check, progress)
@@ -66,12 +67,12 @@ class TrainJob:
         self.dataset_cfg = with_defaults("dataset", self.dataset_cfg)
         self.recipe_cfg = with_defaults("recipe", self.recipe_cfg)
         self.method_cfg = with_defaults("method", self.method_cfg)
-        self.resolved = {
-            "dataset": {self.dataset: self.dataset_cfg},
-            "recipe": {self.recipe: self.recipe_cfg},
-            "method": {self.method: self.method_cfg},
-            "seed": self.seed,
-        }
+        self.resolved = run_params(
+            (self.dataset, self.dataset_cfg),
+            (self.recipe, self.recipe_cfg),
+            (self.method, self.method_cfg),
+            self.seed,
+        )
 
     @property
     def resume_path(self) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -38,21 +39,61 @@ def scratch_clone(repo: str | Path, dest: Path) -> Path:
     return dest
 
 
-def rederive(clone: Path, targets: list[str], cores: str, stream: bool = True) -> None:
-    """Run ``snakemake TARGETS`` in ``clone``; a failure becomes a UserError naming the log."""
+PROGRESS = re.compile(r"(\d+) of (\d+) steps \([^)]*\) done")
+LOG = "logs/verify-snakemake.log"  # Snakemake's output during verify, inside the scratch clone
+TAIL = 15  # lines of that log shown when the re-derivation fails
+
+
+def run_logged(cmd: list[str], cwd: Path, log: Path, label: str) -> int:
+    """Run ``cmd`` with its output going to ``log``; on stderr, one line per finished job
+    (from Snakemake's 'N of M steps (x%) done'). Returns the exit status."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        log.open("w", buffering=1) as out,
+        subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=tool_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        ) as proc,
+    ):
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            out.write(line)
+            if m := PROGRESS.search(line):
+                print(f"{label}: {m[1]} of {m[2]} jobs done", file=sys.stderr, flush=True)
+        return proc.wait()
+
+
+def _tail(log: Path, n: int = TAIL) -> list[str]:
+    try:
+        return log.read_text(errors="replace").splitlines()[-n:]
+    except OSError:
+        return []
+
+
+def rederive(
+    clone: Path, targets: list[str], cores: str, log: Path | None = None, label: str = ""
+) -> None:
+    """Run ``snakemake TARGETS`` in ``clone``: its output streamed, or, given ``log``, written
+    there with a progress line per finished job. A failure becomes a UserError naming the logs
+    (given ``log``: its last lines go to stderr first)."""
     cmd = ["snakemake", "--cores", cores, *targets]
-    proc = subprocess.run(
-        cmd,
-        cwd=clone,
-        env=tool_env(),
-        stdout=None if stream else subprocess.PIPE,
-        stderr=subprocess.STDOUT if not stream else None,
-        text=True,
-    )
-    if proc.returncode != 0:
+    if log is None:
+        code = subprocess.run(cmd, cwd=clone, env=tool_env()).returncode
+    else:
+        code = run_logged(cmd, clone, log, label or "re-derive")
+    if code != 0:
+        where = f"see the logs under {clone}/logs/"
+        if log is not None:
+            print(f"--- last lines of {log} ---", file=sys.stderr)
+            print("\n".join(_tail(log)), file=sys.stderr, flush=True)
+            where = f"Snakemake's log: {log} (last lines above; job logs under {clone}/logs/)"
         raise UserError(
-            f"re-deriving {' '.join(targets)} in {clone} failed (snakemake exit "
-            f"{proc.returncode}); see the logs under {clone}/logs/"
+            f"re-deriving {' '.join(targets)} in {clone} failed (snakemake exit {code}); {where}"
         )
 
 
@@ -64,22 +105,32 @@ def verify(
     keep: bool = False,
 ) -> StudyComparison:
     """Clone HEAD into a scratch folder, re-derive ``study`` there from the raw data (splits,
-    training, evaluation, report) and compare its metrics and histories with the committed ones."""
+    training, evaluation, report; Snakemake's output to ``LOG`` in the clone, a progress line
+    per job on stderr) and compare its numbers and conclusions with the committed ones. A run
+    missing after the re-derivation makes the conclusions differ. The clone is removed unless
+    ``keep``, or the re-derivation failed (its log is then kept)."""
     params = load_params(params_path)
     lookup(params, "studies", study)
     root = (
         Path(scratch) if scratch else Path(tempfile.mkdtemp(prefix=f"procrustean-verify-{study}-"))
     )
     clone = scratch_clone(".", root / "repo")
+    failed = False
     try:
         # Start from nothing but the raw data: drop the study's committed outputs (git keeps
         # the committed versions to compare with).
         shutil.rmtree(clone / "results" / study, ignore_errors=True)
-        print(f"verify {study}: re-deriving in {clone}", file=sys.stderr, flush=True)
-        rederive(clone, [study], cores)
-        return compare_study(load_params(clone / "params.yaml"), study, workdir=clone, repo=clone)
+        log = clone / LOG
+        print(f"verify {study}: re-deriving in {clone} (log: {log})", file=sys.stderr, flush=True)
+        try:
+            rederive(clone, [study], cores, log=log, label=f"verify {study}")
+        except UserError as exc:
+            failed = True
+            raise UserError(f"{exc}; the scratch clone {root} is kept for its logs") from None
+        params = load_params(clone / "params.yaml")
+        return compare_study(params, study, workdir=clone, repo=clone, missing_fails=True)
     finally:
-        if not keep:
+        if not keep and not failed:
             shutil.rmtree(root, ignore_errors=True)
 
 

@@ -11,8 +11,8 @@ sys.path.insert(0, SRC)
 
 from procrustean.config import study_runs, validate_params
 from procrustean.errors import UserError
+from procrustean.freshness import Freshness, snakemake_marker
 from procrustean.overrides import effective_params_file, has_overrides
-from procrustean.run_config import run_entries
 from procrustean.paths import (
     PUBLISHED,
     history_path,
@@ -33,6 +33,12 @@ try:
     PARAMS_FILE = effective_params_file(config)
 except UserError as exc:
     sys.exit(f"procrustean: error: {exc}")
+
+# Up to date is a matter of content (procrustean.freshness), never of timestamps or Snakemake's
+# own metadata: every real input is marked ancient, and a job whose outputs the content rule
+# finds out of date gets one extra input, a marker newer than its outputs. The workflow profile
+# (profiles/default) sets rerun-triggers to mtime alone so that nothing else decides.
+FRESHNESS = Freshness(config)
 
 # The venv's tools (procrustean, dvc) come first on PATH in every job, local or on a cluster;
 # they import this repository's src/ and read PARAMS_FILE (through the environment, so the
@@ -62,15 +68,39 @@ def report_targets(study):
 
 
 def report_inputs(wildcards):
-    """Metrics, histories and checkpoints of every run of the study: a clone that holds the
-    committed numbers but not the checkpoints they came from re-derives them."""
+    """Metrics, histories and checkpoints of every run of the study (ancient: the content rule
+    decides re-runs): a clone that holds the committed numbers but not the checkpoints they
+    came from re-derives them."""
     runs = study_runs(config, wildcards.study)
-    return (
+    files = (
         [metrics_path(wildcards.study, r) for r in runs]
         + [history_path(wildcards.study, r) for r in runs]
         + [model_path(wildcards.study, r) for r in runs]
         + [PUBLISHED]
     )
+    return [ancient(f) for f in files]
+
+
+def out_of_date(kind):
+    """Input function: [] when the job's stage is current by content, else a marker newer than
+    its outputs (procrustean.freshness.snakemake_marker)."""
+
+    def get(wildcards):
+        w = dict(wildcards)
+        study = w["study"]
+        if kind == "report":
+            name = f"report@{study}"
+        else:
+            tail = f"{w['dataset']}-{w['profile']}-{w['ratio']}"
+            if kind != "split":
+                tail += f"-{w['method']}-{w['seed']}"
+            prefix = f"{study}-{recipe_name(wildcards)}" if kind == "train" else study
+            name = f"{kind}-{study}@{prefix}-{tail}"
+        if name not in FRESHNESS.stages(study):
+            return []  # a file outside the study's grid: Snakemake's own rules apply
+        return snakemake_marker(FRESHNESS, name)
+
+    return get
 
 
 # Report outputs shown in `snakemake --report`: file name -> (caption, subcategory).
@@ -125,10 +155,3 @@ def train_resources(key):
         return value * attempt if key == "runtime_min" else value
 
     return get
-
-
-def train_params(wildcards):
-    """Exactly the params entries a training run reads: its rerun trigger, and the content of
-    the run-config file DVC's train stage depends on (written by DVC's run-config stage, or by
-    the after-run bookkeeping for a Snakemake run)."""
-    return run_entries(config, wildcards.study, wildcards.dataset, wildcards.method)

@@ -1,7 +1,8 @@
 rule evaluate:
     input:
-        split=f"data/splits/{{study}}/{SETTING}.json",
-        model=f"runs/{{study}}/{SETTING}/{{method}}/seed{{seed}}/model.pt",
+        out_of_date("evaluate"),
+        split=ancient(f"data/splits/{{study}}/{SETTING}.json"),
+        model=ancient(f"runs/{{study}}/{SETTING}/{{method}}/seed{{seed}}/model.pt"),
     output:
         metrics=f"results/{{study}}/metrics/{SETTING}/{{method}}/seed{{seed}}.json",
         prov=f"results/{{study}}/metrics/{SETTING}/{{method}}/seed{{seed}}.json.prov.json",
@@ -11,8 +12,6 @@ rule evaluate:
     resources:
         mem_mb=2000,
         runtime=10,
-    params:
-        dataset=lambda w: config["datasets"][w.dataset],
     shell:
         "procrustean evaluate --dataset {wildcards.dataset}"
         " --split {input.split} --checkpoint {input.model} --out {output.metrics}"

@@ -1,5 +1,6 @@
 rule report:
     input:
+        out_of_date("report"),
         report_inputs,
     output:
         report_files(),
@@ -8,7 +9,5 @@ rule report:
     resources:
         mem_mb=2000,
         runtime=10,
-    params:
-        study=lambda w: config["studies"][w.study],
     shell:
         "procrustean report --study {wildcards.study} > {log} 2>&1"

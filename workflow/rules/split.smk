@@ -1,4 +1,6 @@
 rule split:
+    input:
+        out_of_date("split"),
     output:
         split=f"data/splits/{{study}}/{SETTING}.json",
         prov=f"data/splits/{{study}}/{SETTING}.json.prov.json",
@@ -8,9 +10,6 @@ rule split:
     resources:
         mem_mb=2000,
         runtime=10,
-    params:
-        dataset=lambda w: config["datasets"][w.dataset],
-        minor_fraction=lambda w: config["studies"][w.study]["minor_fraction"],
     shell:
         "procrustean split --study {wildcards.study}"
         " --dataset {wildcards.dataset} --profile {wildcards.profile} --ratio {wildcards.ratio}"

@@ -1,6 +1,7 @@
 rule train:
     input:
-        split=f"data/splits/{{study}}/{SETTING}.json",
+        out_of_date("train"),
+        split=ancient(f"data/splits/{{study}}/{SETTING}.json"),
     output:
         history=f"results/{{study}}/history/{SETTING}/{{method}}/seed{{seed}}.json",
         prov=f"results/{{study}}/history/{SETTING}/{{method}}/seed{{seed}}.json.prov.json",
@@ -14,8 +15,6 @@ rule train:
         mem_mb=train_resources("mem_mb"),
         runtime=train_resources("runtime_min"),
         gpu=train_resources("gpus"),
-    params:
-        run=train_params,
     shell:
         "procrustean train --study {wildcards.study}"
         " --dataset {wildcards.dataset} --method {wildcards.method} --seed {wildcards.seed}"

@@ -13,6 +13,7 @@ from procrustean.data.sources import RawData, load_source
 from procrustean.errors import UserError
 from procrustean.fileio import atomic_group, read_json, write_json
 from procrustean.lineage import now, stable_record, write_provenance
+from procrustean.stage_params import split_params
 
 SPLIT_FORMAT = 1
 
@@ -133,25 +134,7 @@ def run_split(
     with atomic_group():
         write_json(out, split)
         write_json(summary, summarize(split))
-        _split_provenance(cfg, dataset, profile, split, raw, out, summary, started)
+        resolved = split_params(params, study, dataset, profile, ratio_value)
+        stable = stable_record(resolved, dict(raw.files), seed=cfg["seed"])
+        write_provenance("split", [out, summary], stable, started)
     return split
-
-
-def _split_provenance(
-    cfg: dict,
-    dataset: str,
-    profile: str,
-    split: dict,
-    raw: RawData,
-    out: str,
-    summary: str,
-    started: str,
-) -> None:
-    resolved = {
-        "dataset": {dataset: cfg},
-        "profile": profile,
-        "ratio": split["ratio"],
-        "minor_fraction": split["minor_fraction"],
-    }
-    stable = stable_record(resolved, dict(raw.files), seed=cfg["seed"])
-    write_provenance("split", [out, summary], stable, started)

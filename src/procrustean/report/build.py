@@ -25,6 +25,7 @@ from procrustean.paths import (
 )
 from procrustean.report import claims, figures, plots, tables
 from procrustean.report.collect import collect
+from procrustean.stage_params import report_params
 
 TITLES = {
     "accuracy": "Top-1 test accuracy (%), mean ± std over seeds",
@@ -125,6 +126,6 @@ def build_report(params_path: str, study: str) -> list[str]:
             _write_text(f"{base}/plots/{stem}.csv", _csv(frames[stem]))
         write_json(f"{base}/{SUMMARY}", tables.summary_metrics(data.runs, methods, settings))
         outputs = report_outputs(study)
-        stable = stable_record({"study": {study: spec}}, hash_inputs([*data.inputs, PUBLISHED]))
+        stable = stable_record(report_params(params, study), hash_inputs([*data.inputs, PUBLISHED]))
         write_provenance("report", outputs, stable, started)
     return outputs

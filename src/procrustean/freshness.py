@@ -1,0 +1,265 @@
+"""Whether an output is up to date: the one content rule that Snakemake, DVC and
+``procrustean status`` all apply.
+
+A stage's outputs are current when its provenance record exists and names what this tree would
+use now: the same resolved params, the same stage code, input files with the sha256 it
+recorded, each made by a stage that is itself current; and the outputs still have the bytes the
+record lists. Timestamps and the engines' own metadata play no part, so the answer is the same
+after a git clone, a `git archive` tarball, `dvc pull`, `dvc repro`, `dvc exp run`, a checkout
+of other params or a `touch`.
+
+Snakemake asks through an input function at DAG time (``snakemake_marker``); DVC through the
+key files the run-config stage writes from ``stage_key`` (params and code of each stage, so that
+dvc.lock changes exactly when they do); ``procrustean status`` through ``Freshness.study``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from procrustean.config import lookup, study_runs, study_settings
+from procrustean.fileio import sha256_file, sha256_json
+from procrustean.lineage import PROV_SUFFIX, stage_code_hashes
+from procrustean.paths import (
+    PUBLISHED,
+    history_path,
+    key_path,
+    metrics_path,
+    model_path,
+    report_outputs,
+    split_path,
+    split_summary_path,
+)
+from procrustean.stage_params import evaluate_params, report_params, split_params, train_params
+
+MARKER_DIR = Path(".snakemake/procrustean/stale")
+CATEGORIES = ("absent", "output", "params", "input", "code")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage instance: what it reads, what it writes, the params it records."""
+
+    kind: str  # split | train | evaluate | report
+    study: str
+    name: str  # as DVC names it (dvc.yaml's matrices)
+    inputs: tuple[str, ...]  # files made by other stages (the split's raw data is in its record)
+    outputs: tuple[str, ...]  # outputs[0] anchors the provenance record
+    key: str  # its key file for DVC (results/<study>/config/...)
+    params: dict = field(compare=False, hash=False)
+
+    @property
+    def record(self) -> str:
+        return self.outputs[0] + PROV_SUFFIX
+
+    def command(self) -> str:
+        """What brings it up to date, with either engine."""
+        return f"snakemake --cores all {self.study}  (or: dvc repro {self.name})"
+
+
+@dataclass
+class Verdict:
+    """A stage's answer: current when it has no reasons."""
+
+    stage: Stage
+    reasons: list[tuple[str, str]] = field(default_factory=list)  # (category, detail)
+
+    @property
+    def current(self) -> bool:
+        return not self.reasons
+
+    def categories(self) -> list[str]:
+        return [c for c in CATEGORIES if any(r[0] == c for r in self.reasons)]
+
+    def text(self) -> str:
+        return "; ".join(detail for _, detail in self.reasons)
+
+
+def study_stages(params: dict, study: str) -> dict[str, Stage]:
+    """Every stage of ``study``, by DVC's stage name, in run order."""
+    entry = lookup(params, "studies", study)
+    recipe = entry["recipe"]
+    stages: dict[str, Stage] = {}
+    for s in study_settings(params, study):
+        split = split_path(study, s)
+        name = f"split-{study}@{study}-{s.dataset}-{s.profile}-{s.ratio}"
+        stages[name] = Stage(
+            "split",
+            study,
+            name,
+            (),
+            (split, split_summary_path(study, s)),
+            key_path(study, "split", s.name),
+            split_params(params, study, s.dataset, s.profile, s.ratio),
+        )
+    for r in study_runs(params, study):
+        s = r.setting
+        split, model = split_path(study, s), model_path(study, r)
+        tail = f"{s.dataset}-{s.profile}-{s.ratio}-{r.method}-{r.seed}"
+        name = f"train-{study}@{study}-{recipe}-{tail}"
+        stages[name] = Stage(
+            "train",
+            study,
+            name,
+            (split,),
+            (history_path(study, r), model),
+            key_path(study, "train", f"{s.dataset}/{r.method}"),
+            train_params(params, study, s.dataset, r.method, r.seed),
+        )
+        name = f"evaluate-{study}@{study}-{tail}"
+        stages[name] = Stage(
+            "evaluate",
+            study,
+            name,
+            (split, model),
+            (metrics_path(study, r),),
+            key_path(study, "evaluate", s.dataset),
+            evaluate_params(params, s.dataset),
+        )
+    report_inputs = tuple(
+        p
+        for r in study_runs(params, study)
+        for p in (metrics_path(study, r), history_path(study, r), model_path(study, r))
+    )
+    stages[f"report@{study}"] = Stage(
+        "report",
+        study,
+        f"report@{study}",
+        (*report_inputs, PUBLISHED),
+        tuple(report_outputs(study)),
+        key_path(study, "report", "report"),
+        report_params(params, study),
+    )
+    return stages
+
+
+def stage_key(stage: Stage) -> dict[str, Any]:
+    """What DVC tracks for a stage beside its files: the params it records and its code."""
+    return {"params": stage.params, "code": stage_code_hashes(stage.kind)}
+
+
+def _differences(recorded: Any, expected: Any, where: str = "") -> list[str]:
+    """Dotted paths where two params documents differ, with both values."""
+    if isinstance(recorded, dict) and isinstance(expected, dict):
+        out = []
+        for k in sorted(set(recorded) | set(expected), key=str):
+            here = f"{where}.{k}" if where else str(k)
+            if k not in recorded:
+                out.append(f"{here} (new: {json.dumps(expected[k])[:40]})")
+            elif k not in expected:
+                out.append(f"{here} (gone)")
+            else:
+                out += _differences(recorded[k], expected[k], here)
+        return out
+    if recorded != expected:
+        return [f"{where or 'params'} ({json.dumps(recorded)[:40]} -> {json.dumps(expected)[:40]})"]
+    return []
+
+
+class Freshness:
+    """The content rule over one params set, with file hashes and verdicts memoised (one
+    instance per question: files are assumed not to change while it is asked)."""
+
+    def __init__(self, params: dict) -> None:
+        self.params = params
+        self._stages: dict[str, Stage] = {}
+        self._producer: dict[str, str] = {}
+        self._studies: set[str] = set()
+        self._verdicts: dict[str, Verdict] = {}
+        self._hashes: dict[str, str | None] = {}
+
+    def stages(self, study: str) -> dict[str, Stage]:
+        """The study's stages (computed once)."""
+        if study not in self._studies:
+            for name, stage in study_stages(self.params, study).items():
+                self._stages[name] = stage
+                for out in stage.outputs:
+                    self._producer[out] = name
+            self._studies.add(study)
+        return {n: s for n, s in self._stages.items() if s.study == study}
+
+    def _hash(self, path: str) -> str | None:
+        if path not in self._hashes:
+            self._hashes[path] = sha256_file(path) if Path(path).is_file() else None
+        return self._hashes[path]
+
+    def verdict(self, name: str) -> Verdict:
+        """The rule for one stage (its study's stages must have been listed)."""
+        if name not in self._verdicts:
+            self._verdicts[name] = self._judge(self._stages[name])
+        return self._verdicts[name]
+
+    def study(self, study: str) -> list[Verdict]:
+        """Every stage of the study, judged."""
+        return [self.verdict(n) for n in self.stages(study)]
+
+    def _judge(self, stage: Stage) -> Verdict:
+        verdict = Verdict(stage)
+        say = verdict.reasons.append
+        missing = [o for o in stage.outputs if self._hash(o) is None]
+        if missing:
+            more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+            say(("absent", f"{missing[0]}{more} absent"))
+        try:
+            record = json.loads(Path(stage.record).read_text())
+        except (OSError, ValueError):
+            if not missing:
+                say(("absent", f"no readable provenance record {stage.record}"))
+            return verdict
+        for out in stage.outputs:
+            if out not in missing and record.get("outputs", {}).get(out) != self._hash(out):
+                say(("output", f"{out} differs from its record"))
+                break
+        if record.get("params_sha256") != sha256_json(stage.params):
+            changed = _differences(record.get("params"), stage.params)
+            say(("params", "params changed: " + ", ".join(changed[:3] or ["(digest)"])))
+        self._judge_inputs(stage, record.get("inputs", {}), say)
+        recorded_code = record.get("code_files") or {}
+        current_code = stage_code_hashes(stage.kind)
+        if recorded_code != current_code:
+            changed = sorted(
+                k
+                for k in set(recorded_code) | set(current_code)
+                if recorded_code.get(k) != current_code.get(k)
+            )
+            say(("code", "code changed: " + ", ".join(changed[:3]) + _more(changed, 3)))
+        return verdict
+
+    def _judge_inputs(self, stage: Stage, recorded: dict[str, str], say) -> None:
+        expected = set(stage.inputs) if stage.kind != "split" else set(recorded)
+        if set(recorded) != expected:
+            say(("input", "the set of inputs changed"))
+        for path in sorted(expected & set(recorded)):
+            now = self._hash(path)
+            if now is None:
+                say(("input", f"{path} absent"))
+            elif now != recorded[path]:
+                say(("input", f"{path} differs from what it was made from"))
+            elif path in self._producer and not self.verdict(self._producer[path]).current:
+                say(("input", f"{path} is itself out of date"))
+
+
+def _more(items: list, shown: int) -> str:
+    return f" and {len(items) - shown} more" if len(items) > shown else ""
+
+
+def snakemake_marker(fresh: Freshness, name: str) -> list[str]:
+    """Snakemake's view of the rule: [] when the stage is current (its real inputs are marked
+    ancient, so timestamps decide nothing), else a marker file newer than every output, so that
+    Snakemake re-runs the job (and, through it, whatever depends on it)."""
+    verdict = fresh.verdict(name)
+    if verdict.current:
+        return []
+    marker = MARKER_DIR / f"{name.replace('@', '/')}.stale"
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(f"{verdict.text()}\n{time.time_ns()}\n")
+    newest = max(
+        [time.time(), *(Path(o).stat().st_mtime for o in verdict.stage.outputs if Path(o).exists())]
+    )
+    os.utime(marker, (newest + 1, newest + 1))
+    return [marker.as_posix()]
