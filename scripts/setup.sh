@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Set up procrustean once: Debian's Fashion-MNIST (where apt is available), a virtual
-# environment with the pinned packages, and the package itself (editable). Idempotent: a
-# second run reuses what is there and takes about a second.
+# Set up procrustean once: Debian's Fashion-MNIST and qemu-user (where apt is available), a
+# virtual environment with exactly the locked packages (requirements.txt, installed with hash
+# checking; regenerate it from requirements.in with scripts/lock.sh), and the package itself
+# (editable). Idempotent: a second run reuses what is there and takes about a second.
 #   bash scripts/setup.sh            # dataset + venv
 #   bash scripts/setup.sh --slurm    # also SLURM and munge (for the cluster test)
 set -euo pipefail
@@ -23,7 +24,7 @@ apt_install() {  # install Debian packages that are missing, if we can
 }
 
 if command -v dpkg >/dev/null; then
-  apt_install dataset-fashion-mnist
+  apt_install dataset-fashion-mnist qemu-user
   if [ "${1:-}" = "--slurm" ]; then apt_install slurm-wlm munge; fi
 fi
 
@@ -34,8 +35,8 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-echo "setup: installing pinned packages into $VENV (first time: a few minutes)"
-"$VENV/bin/pip" install -q --disable-pip-version-check -r requirements.txt 2>&1 | grep -v '^WARNING: Location' || true
+echo "setup: installing the locked packages into $VENV (first time: a few minutes)"
+"$VENV/bin/pip" install -q --disable-pip-version-check --require-hashes --no-deps -r requirements.txt 2>&1 | grep -v '^WARNING: Location' || true
 "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps -e . 2>&1 | grep -v '^WARNING: Location' || true
 "$VENV/bin/python" -c "import procrustean, torch, snakemake, dvc" # fails loudly if the install did
 echo "$want" > "$stamp"
