@@ -1,4 +1,9 @@
-"""The ``procrustean`` command: one subcommand per stage. Thin: parse, call, report errors."""
+"""procrustean: reproduce "Procrustean Training for Imbalanced Deep Learning" (ICCV 2021).
+
+One subcommand per stage (split, train, evaluate, report), which Snakemake's rules and DVC's
+stages call, and one per check (validate, status, audit, compare, verify). Every stage writes a
+provenance record beside its outputs (*.prov.json). Bad input: one line on stderr, exit 2.
+"""
 
 from __future__ import annotations
 
@@ -49,11 +54,16 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("validate", help="validate params.yaml against the schema")
     s.set_defaults(func=_validate)
 
-    s = sub.add_parser("split", help="write an imbalanced split of a dataset")
-    s.add_argument("--study", required=True)
-    s.add_argument("--dataset", required=True)
-    s.add_argument("--profile", required=True)
-    s.add_argument("--ratio", required=True)
+    s = sub.add_parser(
+        "split",
+        help="write an imbalanced split of a dataset",
+        description="Writes the split (kept training indices, class counts) to --out, a short "
+        "summary to --summary and a provenance record beside --out.",
+    )
+    s.add_argument("--study", required=True, help="study in params.yaml (its minor_fraction)")
+    s.add_argument("--dataset", required=True, help="dataset in params.yaml")
+    s.add_argument("--profile", required=True, metavar="{exp,step}", help="exp or step imbalance")
+    s.add_argument("--ratio", required=True, help="imbalance ratio n_max/n_min, e.g. 100")
     s.add_argument("--out", required=True, help="split file (JSON)")
     s.add_argument("--summary", required=True, help="summary file (JSON)")
     s.set_defaults(func=_split)
@@ -71,9 +81,11 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("train", help="train one method on one split with one seed")
     s.add_argument("--study", required=True, help="study whose recipe to use")
-    s.add_argument("--dataset", required=True)
-    s.add_argument("--method", required=True)
-    s.add_argument("--seed", required=True, type=_int_in(0, MAX_SEED))
+    s.add_argument("--dataset", required=True, help="dataset in params.yaml")
+    s.add_argument("--method", required=True, help="method in params.yaml")
+    s.add_argument(
+        "--seed", required=True, type=_int_in(0, MAX_SEED), help=f"training seed, 0..{MAX_SEED}"
+    )
     s.add_argument("--split", required=True, help="split file from 'procrustean split'")
     s.add_argument("--checkpoint", required=True, help="final checkpoint to write")
     s.add_argument("--history", required=True, help="per-epoch history JSON to write")
@@ -86,15 +98,20 @@ def _parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_train)
 
     s = sub.add_parser("evaluate", help="evaluate a checkpoint on the balanced test set")
-    s.add_argument("--dataset", required=True)
-    s.add_argument("--split", required=True)
-    s.add_argument("--checkpoint", required=True)
+    s.add_argument("--dataset", required=True, help="dataset in params.yaml (its test set)")
+    s.add_argument("--split", required=True, help="the split the checkpoint was trained on")
+    s.add_argument("--checkpoint", required=True, help="final checkpoint from 'procrustean train'")
     s.add_argument("--out", required=True, help="metrics JSON to write")
     _device_args(s)
     s.set_defaults(func=_evaluate)
 
-    s = sub.add_parser("report", help="tables and figures of one study")
-    s.add_argument("--study", required=True)
+    s = sub.add_parser(
+        "report",
+        help="tables and figures of one study",
+        description="Reads every run's metrics and history; writes results/<study>/tables/ "
+        "(md, tex, csv), figures/, plots/ and summary.json, with a provenance record.",
+    )
+    s.add_argument("--study", required=True, help="study in params.yaml")
     s.set_defaults(func=_report)
 
     s = sub.add_parser(

@@ -203,8 +203,8 @@ class Freshness:
         say = verdict.reasons.append
         missing = [o for o in stage.outputs if self._hash(o) is None]
         if missing:
-            more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
-            say(("absent", f"{missing[0]}{more} absent"))
+            what = "absent" if missing[0] == stage.outputs[0] else f"{missing[0]} absent"
+            say(("absent", what))
         try:
             record = json.loads(Path(stage.record).read_text())
         except (OSError, ValueError):
