@@ -55,6 +55,11 @@ rule regime:
         report_targets("regime"),
 
 
+onstart:
+    # Outside git (a tarball), keep the results as they arrived: the closing comparison's baseline.
+    snapshot_baseline(config)
+
+
 onsuccess:
     # dvc.lock and the comparison with the committed numbers; reports, never fails the run.
     try:

@@ -23,7 +23,10 @@ def test_stages_with_absent_inputs_or_outputs_are_not_committed(tmp_path, monkey
     train = "train-smoke@smoke-smoke-synthetic-step-10-ce-0"
     _touch(tmp_path, stages[split][1] + stages[train][1])
     names, _ = dvcsync.commit_targets(stages)
-    assert split in names and train not in names  # its run-config file is absent
+    assert split not in names and train not in names  # their key files are absent
+    _touch(tmp_path, stages[split][0])  # the split's key file
+    names, _ = dvcsync.commit_targets(stages)
+    assert split in names and train not in names  # its key file is absent
     _touch(tmp_path, stages[train][0][1:])
     names, _ = dvcsync.commit_targets(stages)
     assert split in names and train in names
@@ -78,12 +81,11 @@ def test_a_folder_output_counts_as_new_when_a_file_inside_it_is(tmp_path, monkey
     stages = dvcsync.stage_files(validate_params(params))
     name = "run-config@smoke"
     assert stages[name] == ([], ["results/smoke/config"])
-    inner = tmp_path / "results/smoke/config/synthetic/ce.json"
-    _touch(tmp_path, ["results/smoke/config/synthetic/ce.json"])
+    inner = tmp_path / "results/smoke/config/train/synthetic/ce.json"
+    _touch(tmp_path, ["results/smoke/config/train/synthetic/ce.json"])
     folder = tmp_path / "results/smoke/config"
-    os.utime(folder, (1000, 1000))
-    os.utime(folder / "synthetic", (1000, 1000))
-    os.utime(inner, (1000, 1000))
+    for level in (folder, folder / "train", folder / "train/synthetic", inner):
+        os.utime(level, (1000, 1000))
     names, targets = dvcsync.commit_targets(stages, since=2000)
     assert name not in names
     os.utime(inner, (3000, 3000))  # a rewritten file leaves its folder's own time alone
@@ -118,8 +120,8 @@ def test_after_a_run_only_what_it_wrote_is_recorded(tmp_path, monkeypatch, param
 def test_after_run_rewrites_the_run_configs_an_edit_changed_then_records_them(
     tmp_path, monkeypatch, params
 ):
-    """Snakemake re-trained mfw after an edit of its entry (its own params trigger); the
-    bookkeeping brings mfw's run-config file in line and records its stage, ce's stays as is."""
+    """Snakemake re-trained mfw after an edit of its entry (the content rule); the bookkeeping
+    brings mfw's key file in line and records its stage, ce's stays as is."""
     from procrustean.after_run import record_in_dvc
     from procrustean.run_config import write_run_configs
 
@@ -127,7 +129,7 @@ def test_after_run_rewrites_the_run_configs_an_edit_changed_then_records_them(
     before = validate_params(params)
     for study in before["studies"]:
         write_run_configs(before, study)
-    ce, mfw = (Path(f"results/smoke/config/synthetic/{m}.json") for m in ("ce", "mfw"))
+    ce, mfw = (Path(f"results/smoke/config/train/synthetic/{m}.json") for m in ("ce", "mfw"))
     ce_bytes = ce.read_bytes()
     stages = dvcsync.stage_files(before)
     for name, (deps, outs) in stages.items():
@@ -141,7 +143,7 @@ def test_after_run_rewrites_the_run_configs_an_edit_changed_then_records_them(
     calls: list[list[str]] = []
     monkeypatch.setattr(dvcsync, "_run_commit", lambda targets: calls.append(targets))
     record_in_dvc(edited, "params.yaml", since=2000)
-    assert json.loads(mfw.read_text())["method"]["mixing"]["p_max"] == 0.25
+    assert json.loads(mfw.read_text())["params"]["method"]["mfw"]["mixing"]["p_max"] == 0.25
     assert ce.read_bytes() == ce_bytes and ce.stat().st_mtime == 1000
     with_mfw = [s for s, e in edited["studies"].items() if "mfw" in e["methods"]]
     assert "smoke" in with_mfw and calls == [[f"run-config@{s}" for s in with_mfw]]

@@ -1,5 +1,6 @@
-"""Run-config files: one per dataset and method of a study, rewritten only when their entries
-change, so DVC's train stages re-run exactly the runs an edit touches."""
+"""Key files: one per stage group of a study (results/<study>/config/{split,train,evaluate,
+report}/...), holding the params the stage records and the sha256 of its code; rewritten only
+when their content changes, so DVC re-runs exactly the stages an edit touches."""
 
 from __future__ import annotations
 
@@ -11,8 +12,15 @@ import pytest
 
 from procrustean.cli import main
 from procrustean.config import validate_params
-from procrustean.run_config import run_entries, study_run_configs, write_run_configs
+from procrustean.freshness import stage_key, study_stages
+from procrustean.lineage import stage_code_hashes
+from procrustean.run_config import study_keys, write_run_configs
+from procrustean.stage_params import train_params
 from tests.conftest import write_params
+
+ROOT = "results/smoke/config"
+TRAIN_CE = f"{ROOT}/train/synthetic/ce.json"
+TRAIN_MFW = f"{ROOT}/train/synthetic/mfw.json"
 
 
 @pytest.fixture
@@ -24,20 +32,43 @@ def _times(paths: list[str]) -> dict[str, int]:
     return {p: Path(p).stat().st_mtime_ns for p in paths}
 
 
-def test_one_file_per_dataset_and_method_holding_its_entries(tmp_path, monkeypatch, smoke):
+def _expected_files(params: dict) -> list[str]:
+    """The smoke study's key files: one per split setting, per dataset and method for training,
+    per dataset for evaluation, one for the report."""
+    study = params["studies"]["smoke"]
+    settings = [f"{d}-{p}-r{r}" for d in study["datasets"] for p in study["profiles"]
+                for r in study["ratios"]]  # fmt: skip
+    return sorted(
+        [f"{ROOT}/split/{s}.json" for s in settings]
+        + [f"{ROOT}/train/{d}/{m}.json" for d in study["datasets"] for m in study["methods"]]
+        + [f"{ROOT}/evaluate/{d}.json" for d in study["datasets"]]
+        + [f"{ROOT}/report/report.json"]
+    )
+
+
+def _files_on_disk(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.json"))
+
+
+def test_one_file_per_stage_group_holding_its_params_and_code(tmp_path, monkeypatch, smoke):
     monkeypatch.chdir(tmp_path)
     done = write_run_configs(smoke, "smoke")
-    study = smoke["studies"]["smoke"]
-    assert len(done.written) == len(study["datasets"]) * len(study["methods"])
+    assert sorted(done.written) == _expected_files(smoke)
     assert not done.unchanged and not done.removed
-    path = "results/smoke/config/synthetic/mfw.json"
-    recipe = study["recipe"]
-    assert json.loads(Path(path).read_text()) == {
-        "dataset": smoke["datasets"]["synthetic"],
-        "recipe": {recipe: smoke["recipes"][recipe]},
-        "method": smoke["methods"]["mfw"],
-    }
-    assert json.loads(Path(path).read_text()) == run_entries(smoke, "smoke", "synthetic", "mfw")
+    assert _files_on_disk(tmp_path) == _expected_files(smoke)
+    content = json.loads(Path(TRAIN_MFW).read_text())
+    assert set(content) == {"params", "code"}
+    expected_params = train_params(smoke, "smoke", "synthetic", "mfw", 0)
+    del expected_params["seed"]  # one file for every seed of the method
+    assert content["params"] == expected_params
+    assert content["code"] == stage_code_hashes("train")
+    assert "src/procrustean/methods/mixing.py" in content["code"]
+    assert content == study_keys(smoke, "smoke")[TRAIN_MFW]
+    # the other groups hold their stage's key as procrustean.freshness computes it
+    stages = study_stages(smoke, "smoke")
+    for stage in stages.values():
+        if stage.kind != "train":
+            assert json.loads(Path(stage.key).read_text()) == stage_key(stage), stage.key
 
 
 def test_an_edit_rewrites_only_the_files_it_touches(tmp_path, monkeypatch, smoke):
@@ -50,12 +81,22 @@ def test_an_edit_rewrites_only_the_files_it_touches(tmp_path, monkeypatch, smoke
     edited = copy.deepcopy(smoke)
     edited["methods"]["mfw"]["mixing"]["p_max"] = 0.25
     changed = write_run_configs(edited, "smoke").written
-    assert changed == [p for p in first if p.endswith("/mfw.json")] and changed
+    assert changed == [TRAIN_MFW]
+    assert (
+        json.loads(Path(TRAIN_MFW).read_text())["params"]["method"]["mfw"]["mixing"]["p_max"]
+        == 0.25
+    )
     assert {p: t for p, t in _times(first).items() if p not in changed} == {
         p: t for p, t in before.items() if p not in changed
     }
+    # the recipe is every training run's: both training files, nothing else
     edited["recipes"][smoke["studies"]["smoke"]["recipe"]]["epochs"] += 1
-    assert sorted(write_run_configs(edited, "smoke").written) == sorted(first)
+    assert sorted(write_run_configs(edited, "smoke").written) == [TRAIN_CE, TRAIN_MFW]
+    # a dataset entry is read by its splits, training runs and evaluation, not by the report
+    edited["datasets"]["synthetic"]["test_per_class"] += 1
+    assert sorted(write_run_configs(edited, "smoke").written) == [
+        p for p in _expected_files(smoke) if "/report/" not in p
+    ]
 
 
 def test_a_method_taken_out_of_the_study_loses_its_file(tmp_path, monkeypatch, smoke):
@@ -66,25 +107,38 @@ def test_a_method_taken_out_of_the_study_loses_its_file(tmp_path, monkeypatch, s
         m for m in smoke["studies"]["smoke"]["methods"] if m != "mfw"
     ]
     done = write_run_configs(fewer, "smoke")
-    assert done.removed == ["results/smoke/config/synthetic/mfw.json"]
-    assert not Path(done.removed[0]).exists()
-    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.json")) == sorted(
-        study_run_configs(fewer, "smoke")
-    )
+    assert done.removed == [TRAIN_MFW]
+    assert not Path(TRAIN_MFW).exists()
+    assert done.written == [f"{ROOT}/report/report.json"]  # the study entry changed
+    assert _files_on_disk(tmp_path) == sorted(study_keys(fewer, "smoke"))
 
 
-def test_one_file_from_the_cli_and_a_name_outside_the_study(tmp_path, monkeypatch, params, capsys):
+def test_the_cli_writes_every_key_file_and_nothing_on_bad_input(
+    tmp_path, monkeypatch, params, capsys
+):
     monkeypatch.chdir(tmp_path)
-    args = ["--params", str(write_params(tmp_path, params)), "run-config", "--study", "smoke"]
-    assert main([*args, "--dataset", "synthetic", "--method", "ce"]) == 0
-    assert [p.as_posix() for p in Path("results").rglob("*.json")] == [
-        "results/smoke/config/synthetic/ce.json"
-    ]
-    assert "1 files (1 written, 0 unchanged, 0 removed)" in capsys.readouterr().out
-    assert main([*args, "--method", "cb"]) == 2
+    bad = copy.deepcopy(params)
+    bad["studies"]["smoke"]["methods"].append("mfx")
+    bad_file = tmp_path / "bad" / "params.yaml"
+    bad_file.parent.mkdir()
+    write_params(bad_file.parent, bad)
+    assert main(["--params", str(bad_file), "run-config", "--study", "smoke"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("procrustean run-config: error: method 'cb' is not in study 'smoke'")
-    assert "studies.smoke.methods" in err and len(err.splitlines()) == 1
+    assert err.startswith("procrustean run-config: error: ") and len(err.splitlines()) == 1
+    assert "studies.smoke.methods[2]: unknown method 'mfx'" in err
+    assert not Path("results").exists()  # bad params: nothing written
+    args = ["--params", str(write_params(tmp_path, params)), "run-config", "--study", "smoke"]
+    assert main(args) == 0
+    assert _files_on_disk(tmp_path / "results") == [
+        p.removeprefix("results/") for p in _expected_files(params)
+    ]
+    n = len(_expected_files(params))
+    assert f"{n} files ({n} written, 0 unchanged, 0 removed)" in capsys.readouterr().out
+    assert main(args) == 0
+    assert f"{n} files (0 written, {n} unchanged, 0 removed)" in capsys.readouterr().out
+    before = {p: p.read_bytes() for p in tmp_path.joinpath("results").rglob("*.json")}
     assert main([*args[:-1], "nope"]) == 2
-    assert "unknown study 'nope'" in capsys.readouterr().err
-    assert len(list(Path("results").rglob("*.json"))) == 1  # nothing written on bad input
+    err = capsys.readouterr().err.strip()
+    assert "unknown study 'nope'" in err and len(err.splitlines()) == 1
+    after = {p: p.read_bytes() for p in tmp_path.joinpath("results").rglob("*.json")}
+    assert after == before  # nothing written on bad input

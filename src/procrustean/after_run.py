@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import subprocess
 
-from procrustean.compare import compare_study, studies_written_since
+from procrustean.compare import compare_study, is_git_repo, studies_written_since
 from procrustean.config import DEFAULT_PARAMS, load_params
 from procrustean.dvcsync import commit_completed
 from procrustean.errors import UserError
@@ -35,7 +35,13 @@ def record_in_dvc(params: dict, params_path: str, since: float | None = None) ->
     try:
         refreshed = [f for s in params["studies"] for f in write_run_configs(params, s).written]
         if refreshed:
-            _say(f"dvc: {len(refreshed)} run-config files rewritten from params.yaml")
+            _say(f"dvc: {len(refreshed)} key files rewritten from params.yaml and the code")
+        if not is_git_repo():
+            _say(
+                "dvc: dvc.lock not updated: this folder is not a git repository (a tarball); "
+                "DVC needs one ('git init' first to use DVC here)"
+            )
+            return
         _say(commit_completed(params, written_since=since).line())
     except (UserError, OSError, subprocess.SubprocessError) as exc:
         _say(f"dvc: dvc.lock not updated ({exc}); the run itself succeeded")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +25,48 @@ from procrustean.conclusions import JUDGED, RULES, Conclusions, judge, table_pat
 from procrustean.config import Run, lookup, study_runs
 from procrustean.paths import history_path, metrics_path
 
+# Where a tree without git (a `git archive` tarball) keeps the results as they arrived: copied
+# when a Snakemake run starts, so that its closing comparison has a baseline.
+BASELINE_DIR = Path(".snakemake/procrustean/baseline")
+BASELINE_PARTS = ("metrics", "history", "tables")
+
+
+def is_git_repo(repo: str | Path = ".") -> bool:
+    """Whether ``repo`` is inside a git work tree."""
+    proc = subprocess.run(
+        ["git", "rev-parse", "--is-inside-work-tree"], cwd=repo, capture_output=True, text=True
+    )
+    return proc.returncode == 0 and proc.stdout.strip() == "true"
+
+
+def snapshot_baseline(params: dict, root: str | Path = ".") -> int:
+    """Outside git, copy every study's metrics, histories and tables as they are now (before a
+    run re-derives them) under BASELINE_DIR, replacing an older copy; returns the file count."""
+    if is_git_repo(root):
+        return 0
+    base = Path(root, BASELINE_DIR)
+    shutil.rmtree(base, ignore_errors=True)
+    copied = 0
+    for study in params["studies"]:
+        for part in BASELINE_PARTS:
+            folder = Path(root, "results", study, part)
+            if folder.is_dir():
+                shutil.copytree(folder, base / "results" / study / part)
+                copied += sum(1 for f in folder.rglob("*") if f.is_file())
+    return copied
+
+
+def baseline_blobs(paths: list[str], repo: str | Path = ".") -> dict:
+    """The bytes of ``paths`` in the baseline copy (None where it has none)."""
+    base = Path(repo, BASELINE_DIR)
+    return {p: (base / p).read_bytes() if (base / p).is_file() else None for p in paths}
+
 
 def committed_blobs(paths: list[str], repo: str | Path = ".", rev: str = "HEAD") -> dict:
-    """The bytes of ``paths`` as committed at ``rev`` (None where not committed)."""
+    """The bytes of ``paths`` as committed at ``rev`` (None where not committed); outside git
+    (a tarball), as they arrived (the baseline copied when the last Snakemake run started)."""
+    if not is_git_repo(repo):
+        return baseline_blobs(paths, repo)
     request = "".join(f"{rev}:{p}\n" for p in paths).encode()
     proc = subprocess.run(
         ["git", "cat-file", "--batch"], cwd=repo, input=request, capture_output=True, check=True

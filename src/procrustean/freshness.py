@@ -194,6 +194,13 @@ class Freshness:
             self._verdicts[name] = self._judge(self._stages[name])
         return self._verdicts[name]
 
+    def made_current(self, path: str, study: str) -> bool:
+        """Whether ``path``'s producing stage is current (True for files no stage of the study
+        makes, such as the published numbers)."""
+        self.stages(study)
+        producer = self._producer.get(path)
+        return producer is None or self.verdict(producer).current
+
     def study(self, study: str) -> list[Verdict]:
         """Every stage of the study, judged."""
         return [self.verdict(n) for n in self.stages(study)]
@@ -234,14 +241,17 @@ class Freshness:
         expected = set(stage.inputs) if stage.kind != "split" else set(recorded)
         if set(recorded) != expected:
             say(("input", "the set of inputs changed"))
+        problems = []
         for path in sorted(expected & set(recorded)):
             now = self._hash(path)
             if now is None:
-                say(("input", f"{path} absent"))
+                problems.append(f"{path} absent")
             elif now != recorded[path]:
-                say(("input", f"{path} differs from what it was made from"))
+                problems.append(f"{path} differs from what it was made from")
             elif path in self._producer and not self.verdict(self._producer[path]).current:
-                say(("input", f"{path} is itself out of date"))
+                problems.append(f"{path} is itself out of date")
+        if problems:
+            say(("input", problems[0] + _more(problems, 1).replace("more", "more inputs")))
 
 
 def _more(items: list, shown: int) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
 
+from procrustean.compare import snapshot_baseline
 from procrustean.config import study_runs, validate_params
 from procrustean.errors import UserError
 from procrustean.freshness import Freshness, snakemake_marker
@@ -35,9 +36,10 @@ except UserError as exc:
     sys.exit(f"procrustean: error: {exc}")
 
 # Up to date is a matter of content (procrustean.freshness), never of timestamps or Snakemake's
-# own metadata: every real input is marked ancient, and a job whose outputs the content rule
-# finds out of date gets one extra input, a marker newer than its outputs. The workflow profile
-# (profiles/default) sets rerun-triggers to mtime alone so that nothing else decides.
+# own metadata: a real input is marked ancient when the stage that makes it is current (else its
+# re-run must reach its consumers), and a job whose outputs the content rule finds out of date
+# gets one extra input, a marker newer than its outputs. The workflow profile (profiles/default)
+# sets rerun-triggers to mtime alone so that nothing else decides.
 FRESHNESS = Freshness(config)
 
 # The venv's tools (procrustean, dvc) come first on PATH in every job, local or on a cluster;
@@ -78,7 +80,22 @@ def report_inputs(wildcards):
         + [model_path(wildcards.study, r) for r in runs]
         + [PUBLISHED]
     )
-    return [ancient(f) for f in files]
+    return [unless_out_of_date(f, wildcards.study) for f in files]
+
+
+def unless_out_of_date(path, study):
+    """An input marked ancient (its timestamp decides nothing) when the stage that makes it is
+    current by content; unmarked otherwise, so that its re-run reaches this job."""
+    return ancient(path) if FRESHNESS.made_current(path, study) else path
+
+
+def made_by(pattern):
+    """Input function: ``pattern`` (with wildcards) through unless_out_of_date."""
+
+    def get(wildcards):
+        return unless_out_of_date(pattern.format(**dict(wildcards)), wildcards.study)
+
+    return get
 
 
 def out_of_date(kind):

@@ -1,8 +1,8 @@
 rule evaluate:
     input:
         out_of_date("evaluate"),
-        split=ancient(f"data/splits/{{study}}/{SETTING}.json"),
-        model=ancient(f"runs/{{study}}/{SETTING}/{{method}}/seed{{seed}}/model.pt"),
+        split=made_by(f"data/splits/{{study}}/{SETTING}.json"),
+        model=made_by(f"runs/{{study}}/{SETTING}/{{method}}/seed{{seed}}/model.pt"),
     output:
         metrics=f"results/{{study}}/metrics/{SETTING}/{{method}}/seed{{seed}}.json",
         prov=f"results/{{study}}/metrics/{SETTING}/{{method}}/seed{{seed}}.json.prov.json",

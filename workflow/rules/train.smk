@@ -1,7 +1,7 @@
 rule train:
     input:
         out_of_date("train"),
-        split=ancient(f"data/splits/{{study}}/{SETTING}.json"),
+        split=made_by(f"data/splits/{{study}}/{SETTING}.json"),
     output:
         history=f"results/{{study}}/history/{SETTING}/{{method}}/seed{{seed}}.json",
         prov=f"results/{{study}}/history/{SETTING}/{{method}}/seed{{seed}}.json.prov.json",
