@@ -2,6 +2,7 @@
 
     python -m benchmarks.run                 # full (about 10 minutes on 2 cores)
     python -m benchmarks.run --tiny --out-dir /tmp/b   # seconds; what the test suite runs
+    python -m benchmarks.run --only portable  # re-measure one part (pipeline, portable) alone
 
 Every speed figure is a median of interleaved repeats, set against its baseline from the same run.
 """
@@ -55,6 +56,10 @@ SIZES = {
         "pipeline_repeats": 2,
         "train_dataset": "fashion_mnist_2k",
         "train_study": "quick",
+        "portable_model": "resnet32",
+        "portable_batch": 128,
+        "portable_steps": 16,
+        "portable_repeats": 5,
     },
     "tiny": {
         "per_class": 20,
@@ -65,6 +70,10 @@ SIZES = {
         "pipeline_repeats": 1,
         "train_dataset": "synthetic",
         "train_study": "smoke",
+        "portable_model": "resnet8",
+        "portable_batch": 16,
+        "portable_steps": 3,
+        "portable_repeats": 1,
     },
 }
 PAPER_EPOCH_IMAGES = 12406  # CIFAR-10-LT, ratio 100: the smallest paper epoch (worst case)
@@ -178,12 +187,17 @@ def verdicts(figures: dict) -> dict:
 
 def _part_dates(result: dict) -> str:
     """Says when each part was measured, where a part was re-measured alone (--only)."""
-    if not result.get("only"):
+    only = result.get("only")
+    if not only:
         return ""
-    return (
-        f" Only the {result['only']} part ran then; throughput and memory are from the run of "
-        f"{result['throughput']['date']}."
-    )
+    dates = [
+        ("throughput and memory are", result["throughput"]["date"]),
+        ("pipeline is", result["pipeline"]["date"]),
+    ]
+    if result.get("portable"):
+        dates.append(("portable is", result["portable"]["date"]))
+    others = [f"{what} from the run of {date}" for what, date in dates if not what.startswith(only)]
+    return f" Only the {only} part ran then; " + ", ".join(others) + "."
 
 
 def markdown(result: dict) -> str:
@@ -216,6 +230,20 @@ def markdown(result: dict) -> str:
         f"{d['step_fraction']:+.1%} of a step.",
         "",
     ]
+    pc = result.get("portable")
+    if pc:
+        c = pc["config"]
+        pins = ", ".join(f"{k}={v}" for k, v in pc["pinned"].items())
+        lines += [
+            f"Portable CPU mode ({pins}) against native: {c['model']}, batch {c['batch']}, "
+            f"{c['input']}, {c['threads']} thread, {c['steps']} SGD steps a process, "
+            f"{c['repeats']} interleaved repeats of each, img/s (medians): portable "
+            f"{pc['img_per_s']['portable']}, native {pc['img_per_s']['native']}; portable/native "
+            f"{pc['portable_vs_native']} (paired median). ATen's path: portable "
+            f"{pc['aten_capability']['portable']}, native {pc['aten_capability']['native']} "
+            f"({pc['cpu_model']}).",
+            "",
+        ]
     pl = result["pipeline"]
     lines += [
         f"Pipeline at {pl['study']} scale ({pl['stages']} stages, {pl['files']} files): "
@@ -244,13 +272,17 @@ def diagnostics_overhead(tp: dict) -> float:
     return round(passes_s / paper_epoch_s + diag["step_fraction"], 4)
 
 
-def assemble(mode: str, wall_s: float, tp: dict, pl: dict, mem: dict) -> dict:
+def assemble(
+    mode: str, wall_s: float, tp: dict, pl: dict, mem: dict, portable: dict | None = None
+) -> dict:
     """The result record: parts, figures and verdicts."""
     figures = {
         **tp["ratios"],
         "overhead_diagnostics_paper_epoch": diagnostics_overhead(tp),
         **{k: pl[k]["median_s"] for k in PIPELINE_FIGURES},
     }
+    if portable:
+        figures["portable_vs_native"] = portable["portable_vs_native"]
     return {
         "mode": mode,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -259,6 +291,7 @@ def assemble(mode: str, wall_s: float, tp: dict, pl: dict, mem: dict) -> dict:
         "throughput": tp,
         "pipeline": pl,
         "memory": mem,
+        "portable": portable,
         "figures": figures,
         "verdicts": verdicts(figures),
     }
@@ -271,7 +304,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument(
         "--only",
-        choices=["pipeline"],
+        choices=["pipeline", "portable"],
         help="re-measure only this part and keep the others from the existing bench.json "
         "(each part records its own date)",
     )
@@ -283,11 +316,12 @@ def main() -> None:
     previous = json.loads((out / "bench.json").read_text()) if args.only else None
     if previous is not None and previous["mode"] != mode:
         sys.exit(f"{out / 'bench.json'} is a {previous['mode']} run; --only needs a {mode} one")
+    measured = {args.only} if args.only else {"throughput", "portable", "pipeline", "memory"}
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         for sub in ("tp", "pl", "mem"):
             (tmpdir / sub).mkdir()
-        if previous is None:
+        if "throughput" in measured:
             print("throughput ...", file=sys.stderr, flush=True)
             tp = throughput.measure(
                 tmpdir / "tp",
@@ -301,10 +335,26 @@ def main() -> None:
         else:
             tp = previous["throughput"]
             tp.setdefault("date", previous["date"])
-        print("pipeline ...", file=sys.stderr, flush=True)
-        pl = pipeline.measure(REPO, tmpdir / "pl", size["pipeline_repeats"], size["study"])
-        pl["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-        if previous is None:
+        if "portable" in measured:
+            print("portable vs native CPU mode ...", file=sys.stderr, flush=True)
+            portable = throughput.portable_vs_native(
+                size["portable_model"],
+                size["portable_batch"],
+                size["portable_steps"],
+                size["portable_repeats"],
+                threads=1,
+            )
+            portable["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        else:
+            portable = previous.get("portable")
+        if "pipeline" in measured:
+            print("pipeline ...", file=sys.stderr, flush=True)
+            pl = pipeline.measure(REPO, tmpdir / "pl", size["pipeline_repeats"], size["study"])
+            pl["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        else:
+            pl = previous["pipeline"]
+            pl.setdefault("date", previous["date"])
+        if "memory" in measured:
             print("memory ...", file=sys.stderr, flush=True)
             try:
                 mem = memory_part(size, tmpdir / "mem")
@@ -313,7 +363,7 @@ def main() -> None:
         else:
             mem = previous["memory"]
     wall_s = time.perf_counter() - start
-    result = assemble(mode, wall_s, tp, pl, mem)
+    result = assemble(mode, wall_s, tp, pl, mem, portable)
     if args.only:
         result["only"] = args.only
     write_json(out / "bench.json", result)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -12,6 +15,7 @@ import torchvision.transforms as T
 import yaml
 from PIL import Image
 
+from procrustean import cpu_mode
 from procrustean import train as train_module
 from procrustean.data.split import make_split
 from procrustean.fileio import write_json
@@ -271,4 +275,106 @@ def measure(
             "(step_fraction, measured with and without). overhead_diagnostics_paper_epoch "
             "sets both against one CIFAR-10-LT (12,406 images) epoch at the engine's rate",
         },
+    }
+
+
+# One process per measurement: the mode's variables are read when torch first runs a kernel, so
+# a mode cannot be switched inside a process. procrustean is imported first, as in the CLI.
+CPU_MODE_CHILD = """
+import json, sys, time
+import procrustean
+from procrustean import cpu_mode
+import torch
+from procrustean.models import build_model
+
+model_name, batch, steps, warmup, threads = sys.argv[1], *map(int, sys.argv[2:6])
+torch.set_num_threads(threads)
+torch.manual_seed(0)
+model = build_model(model_name, 10, 3).to(memory_format=torch.channels_last)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4)
+x = torch.randn(batch, 3, 32, 32).contiguous(memory_format=torch.channels_last)
+y = torch.randint(0, 10, (batch,))
+model.train()
+
+def step():
+    loss = torch.nn.functional.cross_entropy(model(x)[0], y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+
+for _ in range(warmup):
+    step()
+t0 = time.perf_counter()
+for _ in range(steps):
+    step()
+elapsed = time.perf_counter() - t0
+print(json.dumps({"img_per_s": batch * steps / elapsed, "mode": cpu_mode.in_effect(),
+                  "aten_capability": torch.backends.cpu.get_cpu_capability()}))
+"""
+
+
+def _cpu_mode_env(mode: str) -> dict[str, str]:
+    """This environment without the mode's switch and variables (this process, having imported
+    procrustean, holds the pins, and a native child would inherit them), then the switch."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k != cpu_mode.MODE_ENV and k not in cpu_mode.PORTABLE_ENV
+    }
+    env[cpu_mode.MODE_ENV] = mode
+    return env
+
+
+def cpu_mode_step_rate(mode: str, model: str, batch: int, steps: int, threads: int) -> dict:
+    """img/s of SGD steps on fixed 32x32x3 inputs in a fresh process in ``mode``."""
+    proc = subprocess.run(
+        [sys.executable, "-c", CPU_MODE_CHILD, model, str(batch), str(steps), "2", str(threads)],
+        env=_cpu_mode_env(mode),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{mode} throughput child failed: {proc.stderr[-2000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    if out["mode"] != mode:
+        raise RuntimeError(f"asked for the {mode} CPU mode, the child ran in {out['mode']}")
+    return out
+
+
+def portable_vs_native(model: str, batch: int, steps: int, repeats: int, threads: int) -> dict:
+    """Training throughput in the portable CPU mode against the native one: each measurement in
+    its own process, interleaved (the first mode alternates), medians and their ratio."""
+    samples: dict[str, list[float]] = {cpu_mode.PORTABLE: [], cpu_mode.NATIVE: []}
+    capability: dict[str, str] = {}
+    for rep in range(repeats):
+        order = (cpu_mode.PORTABLE, cpu_mode.NATIVE)
+        for mode in order if rep % 2 == 0 else order[::-1]:
+            out = cpu_mode_step_rate(mode, model, batch, steps, threads)
+            samples[mode].append(out["img_per_s"])
+            capability[mode] = out["aten_capability"]
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    paired = statistics.median(
+        p / n for p, n in zip(samples["portable"], samples["native"], strict=True)
+    )
+    return {
+        "config": {
+            "model": model,
+            "batch": batch,
+            "input": "32x32x3",
+            "threads": threads,
+            "channels_last": True,
+            "steps": steps,
+            "warmup_steps": 2,
+            "repeats": repeats,
+            "step": "SGD (momentum 0.9, weight decay 2e-4) on cross-entropy, fixed inputs",
+            "order": "interleaved, each measurement in its own process, first mode alternating",
+        },
+        "img_per_s": {k: round(v, 1) for k, v in med.items()},
+        "samples": {k: [round(x, 2) for x in v] for k, v in samples.items()},
+        "portable_vs_native": round(paired, 3),
+        "portable_vs_native_of_medians": round(med["portable"] / med["native"], 3),
+        "aten_capability": capability,
+        "pinned": dict(cpu_mode.PORTABLE_ENV),
+        "cpu_model": cpu_mode.cpu_model(),
     }

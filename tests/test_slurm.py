@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from procrustean import cpu_mode
 from tests.conftest import IN_CI, REPO
 from tests.workflow_helpers import fresh_clone, run
 
@@ -88,6 +89,12 @@ def test_smoke_study_on_slurm_matches_local_run(cluster, tmp_path):
         >= 11
     )
     assert len(list((slurm / "logs/slurm").rglob("*.log"))) == 11
+    # the portable CPU mode reached the jobs SLURM ran (procrustean.cpu_mode)
+    kernel_stages = [r for r in records if r["stage"] in ("train", "evaluate")]
+    assert {r["stage"] for r in kernel_stages} == {"train", "evaluate"}
+    for r in kernel_stages:
+        assert r["slurm_job_id"] and r["cpu"]["mode"] == "portable", (r["stage"], r["cpu"])
+        assert r["cpu"]["pinned"] == cpu_mode.PORTABLE_ENV, (r["stage"], r["cpu"])
     print(f"SLURM job ids {job_ids}; smoke study on SLURM took {wall:.0f} s")
 
     local = fresh_clone(tmp_path / "local")
