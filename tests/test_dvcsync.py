@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 from procrustean import dvcsync
@@ -126,6 +127,7 @@ def test_after_run_rewrites_the_run_configs_an_edit_changed_then_records_them(
     from procrustean.run_config import write_run_configs
 
     monkeypatch.chdir(tmp_path)
+    subprocess.run(["git", "init", "-q"], check=True)  # DVC records only inside git
     before = validate_params(params)
     for study in before["studies"]:
         write_run_configs(before, study)
