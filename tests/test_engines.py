@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import REPO
 from tests.workflow_helpers import fresh_clone, run, smoke_dvc_targets, snakemake_jobs
 
 pytestmark = pytest.mark.slow
@@ -37,23 +38,49 @@ def test_every_job_left_a_log_and_training_a_benchmark(snakemade):
 
 
 def _edit_code_and_check_status(repo: Path, engine: str) -> None:
-    """A code edit re-runs nothing in either engine; `procrustean status` and the audit name it."""
-    assert run(["procrustean", "status"], repo).returncode == 0
+    """A stage-code edit makes the stages that run that code, and those that read their outputs,
+    out of date, in `procrustean status` and in both engines; the audit names the file."""
+    assert run(["procrustean", "status", "--study", "smoke"], repo).returncode == 0
     mixing = repo / "src/procrustean/methods/mixing.py"
     original = mixing.read_text()
     mixing.write_text(original + "\n# an edit\n")
     try:
-        status = run(["procrustean", "status", "--study", "smoke"], repo, check=False)
+        status = run(["procrustean", "status", "--study", "smoke", "--all"], repo, check=False)
         print(f"{engine}: {status.stdout}")
-        assert status.returncode == 1
-        assert "src/procrustean/methods/mixing.py changed: 4 outputs" in status.stdout
-        assert "results/smoke/history/synthetic-step-r10/mfw/seed0.json" in status.stdout
+        assert status.returncode == 1, status.stdout + status.stderr
+        # mixing.py is training code (not split, evaluate or report code): the 4 training
+        # runs changed, their evaluations and the report read what they made
+        assert "status smoke: 9 of 11 stages out of date (5 input, 4 code)" in status.stdout
+        reasons = dict(re.findall(r"^  (\S+): (.*)$", status.stdout, re.M))
+        for setting in ("synthetic-step-r10", "synthetic-exp-r10"):
+            for method in ("ce", "mfw"):
+                one = f"{setting}/{method}/seed0"
+                assert reasons[f"results/smoke/history/{one}.json"] == (
+                    "code changed: src/procrustean/methods/mixing.py"
+                ), status.stdout
+                assert reasons[f"results/smoke/metrics/{one}.json"] == (
+                    f"runs/smoke/{one}/model.pt is itself out of date"
+                ), status.stdout
+        assert "is itself out of date" in reasons["results/smoke/tables/accuracy.md"]
+        assert not any(p.startswith("data/splits/") for p in reasons), status.stdout
+        # Snakemake re-runs the training runs and what depends on them
+        dry = run(["snakemake", "-n", "smoke"], repo).stdout
+        assert snakemake_jobs(dry) == {"train": 4, "evaluate": 4, "report": 1, "smoke": 1}, dry
+        # DVC: run-config@smoke depends on the stage code; its key files feed every stage
+        dvc = run(["dvc", "status", "--with-deps", *smoke_dvc_targets()], repo).stdout
+        assert re.findall(r"^([\w@.-]+):$", dvc, re.M) == ["run-config@smoke"], dvc
+        assert re.search(r"modified:\s+src/procrustean/methods/mixing\.py", dvc), dvc
         audit = run(["procrustean", "audit", "results/smoke/tables/accuracy.md"], repo)
         assert "made by code that differs from this tree (src/procrustean/methods/mixing.py)" in (
             audit.stdout
         )
     finally:
         mixing.write_text(original)
+    # the edit undone: up to date again, in all three
+    assert run(["procrustean", "status", "--study", "smoke"], repo).returncode == 0
+    assert NOTHING in run(["snakemake", "-n", "smoke"], repo).stdout
+    dvc = run(["dvc", "status", "--with-deps", *smoke_dvc_targets()], repo).stdout
+    assert "Data and pipelines are up to date." in dvc, dvc
 
 
 def test_snakemake_report_holds_every_figure_and_table(snakemade, tmp_path):
@@ -137,12 +164,11 @@ def test_code_edit_is_flagged_after_snakemake(snakemade):
 
 def test_dvc_repro_then_snakemake_has_nothing_to_do(tmp_path):
     """In a clone, dvc repro re-derives splits and checkpoints, finds them equal to dvc.lock and
-    keeps the committed metrics (checked by hash); Snakemake judges by timestamps, so one
-    `snakemake --touch` records that, and then neither engine has anything to do."""
+    keeps the committed metrics (checked by hash); Snakemake judges by content too, so directly
+    after it neither engine has anything to do (no `snakemake --touch`)."""
     repo = fresh_clone(tmp_path / "repo")
     ran = run(["dvc", "repro", *smoke_dvc_targets()], repo).stdout
     assert "Running stage 'train-smoke@" in ran and "Running stage 'evaluate-smoke@" not in ran
-    run(["snakemake", "--touch", "--cores", "1", "smoke"], repo)
     out = run(["snakemake", "-n", "smoke"], repo).stdout
     assert NOTHING in out, out[-2000:]
     status = run(["dvc", "status", *smoke_dvc_targets()], repo).stdout
@@ -225,3 +251,29 @@ def test_scoped_invalidation_in_both_engines(snakemade):
         }, status
     finally:
         params_file.write_text(original)
+
+
+def test_run_config_depends_on_every_stage_code_file():
+    """dvc.yaml's run-config deps are the stage code (procrustean.lineage): a code edit reaches
+    DVC through them (and the key files run-config rewrites), as dvc.yaml's header says."""
+    from procrustean.lineage import stage_code_hashes
+
+    deps = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]["run-config"]["do"]["deps"]
+    code = {f for kind in ("split", "train", "evaluate", "report") for f in stage_code_hashes(kind)}
+    assert deps == sorted(code), (sorted(set(deps) - code), sorted(code - set(deps)))
+
+
+def test_every_study_has_its_stage_groups_in_dvc_yaml():
+    """A study in params.yaml needs its split, train and evaluate groups in dvc.yaml (run-config
+    and report iterate over the studies themselves)."""
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    studies = list(yaml.safe_load((REPO / "params.yaml").read_text())["studies"])
+    groups = [f"{kind}-{s}" for s in studies for kind in ("split", "train", "evaluate")]
+    assert sorted(stages) == sorted(["run-config", "report", *groups])
+    for study in studies:
+        for kind in ("split", "train", "evaluate"):
+            matrix = stages[f"{kind}-{study}"]["matrix"]
+            assert matrix["study"] == [study] and matrix["dataset"] == (
+                f"${{studies.{study}.datasets}}"
+            ), (kind, study, matrix)
+    assert stages["run-config"]["foreach"] == stages["report"]["foreach"] == "${studies}"

@@ -239,10 +239,12 @@ def test_the_tarball_rederives_byte_identical(tmp_path):
     repo = git_archive(tmp_path / "repo")
     proc = run(["snakemake", "--cores", "2", "smoke"], repo, check=False, timeout=1800)
     out = proc.stdout + proc.stderr
-    print("last lines of `snakemake --cores 2 smoke` from the tarball:")
-    print("\n".join(out.strip().splitlines()[-15:]))
-    assert proc.returncode == 0, out[-3000:]
     closing = [ln for ln in out.splitlines() if ln.startswith("procrustean: ")]
+    # Snakemake logs to stderr, the closing lines (procrustean's after-run) go to stdout
+    print("last lines of `snakemake --cores 2 smoke` from the tarball (stderr, then stdout):")
+    print("\n".join(proc.stderr.strip().splitlines()[-4:]))
+    print("\n".join(proc.stdout.strip().splitlines()[-6:]))
+    assert proc.returncode == 0, out[-3000:]
     assert any(IDENTICAL in ln for ln in closing), closing
     assert len(list((repo / "runs/smoke").rglob("model.pt"))) == 4
     status = run(["procrustean", "status", "--study", "smoke"], repo, check=False)

@@ -265,7 +265,9 @@ def snakemake_marker(fresh: Freshness, name: str) -> list[str]:
     verdict = fresh.verdict(name)
     if verdict.current:
         return []
-    marker = MARKER_DIR / f"{name.replace('@', '/')}.stale"
+    # One folder per marker: Snakemake lists a folder once while it builds the graph and takes
+    # files written there later as absent.
+    marker = MARKER_DIR / name.replace("@", "/") / "out-of-date"
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(f"{verdict.text()}\n{time.time_ns()}\n")
     newest = max(
