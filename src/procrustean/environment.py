@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from procrustean.config import REPO_ROOT
 from procrustean.fileio import sha256_file
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCK_FILE = REPO_ROOT / "requirements.txt"
 
 

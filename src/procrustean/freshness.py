@@ -57,10 +57,6 @@ class Stage:
     def record(self) -> str:
         return self.outputs[0] + PROV_SUFFIX
 
-    def command(self) -> str:
-        """What brings it up to date, with either engine."""
-        return f"snakemake --cores all {self.study}  (or: dvc repro {self.name})"
-
 
 @dataclass
 class Verdict:
