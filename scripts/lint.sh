@@ -3,7 +3,7 @@
 # One deliberate exception: snakemake's "Specify a conda environment or container for each rule".
 # The software of every rule is the pinned venv (scripts/setup.sh, requirements.txt); a conda
 # environment could not be built or tested where this project is developed (no conda channel),
-# so the rules name none (README, "Deployment"). Every other snakemake lint fails the check.
+# so the rules name none (docs/reproducibility.md). Every other snakemake lint fails the check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${PROCRUSTEAN_VENV:-.venv}/bin

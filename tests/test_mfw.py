@@ -1,4 +1,4 @@
-"""Procrustean training (MFW): the semantics the README specifies ("The method as implemented")."""
+"""Procrustean training (MFW): the semantics docs/evidence.md specifies ("The method as implemented")."""
 
 from __future__ import annotations
 

@@ -121,7 +121,7 @@ def uniform_probabilities(counts: list[int], p_max: float, gamma: float) -> list
 
 
 class MFW(NoMixing):
-    """Procrustean training: major-feature weakening (README, "The method as implemented").
+    """Procrustean training: major-feature weakening (docs/evidence.md, "The method as implemented").
 
     Each sample is weakened with its class's probability: at one layer drawn per step, its
     features become ``lam h_i + (1 - lam) h_pi(i)`` with ``lam = max(u, 1 - u)``,
