@@ -21,6 +21,7 @@ IDENTICAL = "smoke: 4 of 4 runs byte-identical to the committed results (metrics
 NOTHING = "Nothing to be done"
 
 
+@pytest.mark.ci
 def test_first_command_rederives_compares_then_has_nothing_to_do(tmp_path):
     """The README's first command, on the smoke study: re-derives from the raw data, exits 0,
     says how the numbers compare with the committed ones; a second run does nothing."""

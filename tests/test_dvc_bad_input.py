@@ -157,6 +157,7 @@ def test_dvc_repro_refuses_bad_params_and_changes_nothing(case: DvcCase, pristin
     print(f"[{case.row}] tree unchanged")
 
 
+@pytest.mark.ci
 def test_dvc_exp_run_with_a_bad_value_refuses_and_changes_nothing_else(pristine: Path):
     """`dvc exp run -S` writes its edit into params.yaml (and leaves it there, as after a
     successful experiment); run-config refuses it, and nothing else in the tree changes."""

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO
 from tests.workflow_helpers import fresh_clone, run, smoke_dvc_targets, snakemake_jobs
 
 pytestmark = pytest.mark.slow
@@ -162,6 +161,7 @@ def test_code_edit_is_flagged_after_snakemake(snakemade):
     _edit_code_and_check_status(snakemade, "snakemake")
 
 
+@pytest.mark.ci
 def test_dvc_repro_then_snakemake_has_nothing_to_do(tmp_path):
     """In a clone, dvc repro re-derives splits and checkpoints, finds them equal to dvc.lock and
     keeps the committed metrics (checked by hash); Snakemake judges by content too, so directly
@@ -251,29 +251,3 @@ def test_scoped_invalidation_in_both_engines(snakemade):
         }, status
     finally:
         params_file.write_text(original)
-
-
-def test_run_config_depends_on_every_stage_code_file():
-    """dvc.yaml's run-config deps are the stage code (procrustean.lineage): a code edit reaches
-    DVC through them (and the key files run-config rewrites), as dvc.yaml's header says."""
-    from procrustean.lineage import stage_code_hashes
-
-    deps = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]["run-config"]["do"]["deps"]
-    code = {f for kind in ("split", "train", "evaluate", "report") for f in stage_code_hashes(kind)}
-    assert deps == sorted(code), (sorted(set(deps) - code), sorted(code - set(deps)))
-
-
-def test_every_study_has_its_stage_groups_in_dvc_yaml():
-    """A study in params.yaml needs its split, train and evaluate groups in dvc.yaml (run-config
-    and report iterate over the studies themselves)."""
-    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
-    studies = list(yaml.safe_load((REPO / "params.yaml").read_text())["studies"])
-    groups = [f"{kind}-{s}" for s in studies for kind in ("split", "train", "evaluate")]
-    assert sorted(stages) == sorted(["run-config", "report", *groups])
-    for study in studies:
-        for kind in ("split", "train", "evaluate"):
-            matrix = stages[f"{kind}-{study}"]["matrix"]
-            assert matrix["study"] == [study] and matrix["dataset"] == (
-                f"${{studies.{study}.datasets}}"
-            ), (kind, study, matrix)
-    assert stages["run-config"]["foreach"] == stages["report"]["foreach"] == "${studies}"

@@ -96,6 +96,21 @@ def test_apply_sets_the_pins_unless_native_is_asked_for(clean_env):
         assert cpu_mode.requested_mode() == "portable"
 
 
+def test_native_removes_the_pins_a_portable_parent_passed_down(clean_env):
+    """A native run started from a portable process (a shell that imported procrustean, a
+    Snakemake run) must not keep the parent's pins; a value set by hand to another path stays."""
+    assert cpu_mode.apply() == "portable"
+    clean_env.setenv("MKL_CBWR", "AVX512")  # the user's own choice
+    clean_env.setenv(cpu_mode.MODE_ENV, "native")
+    assert cpu_mode.apply() == "native"
+    assert {k: os.environ.get(k) for k in cpu_mode.PORTABLE_ENV} == {
+        "ATEN_CPU_CAPABILITY": None,
+        "ONEDNN_MAX_CPU_ISA": None,
+        "MKL_CBWR": "AVX512",
+    }
+    assert cpu_mode.in_effect() == "native"
+
+
 def test_apply_leaves_a_machine_without_a_portable_path_alone(clean_env):
     clean_env.setattr(cpu_mode, "pinnable", lambda: False)
     assert cpu_mode.apply() == "native"
@@ -213,6 +228,7 @@ def _record(folder: Path, output: str) -> dict:
     return json.loads((folder / f"{output}.prov.json").read_text())
 
 
+@pytest.mark.ci
 @pytest.mark.slow
 def test_training_and_evaluation_give_the_same_bytes_on_an_emulated_processor(tmp_path, params):
     """A one-epoch MFW run and its evaluation through the CLI, here and under qemu's Haswell.

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from procrustean.cli import main
 from procrustean.config import validate_params
@@ -16,7 +17,7 @@ from procrustean.freshness import stage_key, study_stages
 from procrustean.lineage import stage_code_hashes
 from procrustean.run_config import study_keys, write_run_configs
 from procrustean.stage_params import train_params
-from tests.conftest import write_params
+from tests.conftest import REPO, write_params
 
 ROOT = "results/smoke/config"
 TRAIN_CE = f"{ROOT}/train/synthetic/ce.json"
@@ -142,3 +143,54 @@ def test_the_cli_writes_every_key_file_and_nothing_on_bad_input(
     assert "unknown study 'nope'" in err and len(err.splitlines()) == 1
     after = {p: p.read_bytes() for p in tmp_path.joinpath("results").rglob("*.json")}
     assert after == before  # nothing written on bad input
+
+
+def test_run_config_depends_on_every_stage_code_file():
+    """dvc.yaml's run-config deps are the stage code (procrustean.lineage): a code edit reaches
+    DVC through them (and the key files run-config rewrites), as dvc.yaml's header says."""
+    deps = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]["run-config"]["do"]["deps"]
+    code = {f for kind in ("split", "train", "evaluate", "report") for f in stage_code_hashes(kind)}
+    assert deps == sorted(code), (sorted(set(deps) - code), sorted(code - set(deps)))
+
+
+def test_every_study_has_its_stage_groups_in_dvc_yaml():
+    """A study in params.yaml needs its split, train and evaluate groups in dvc.yaml (run-config
+    and report iterate over the studies themselves)."""
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    studies = list(yaml.safe_load((REPO / "params.yaml").read_text())["studies"])
+    groups = [f"{kind}-{s}" for s in studies for kind in ("split", "train", "evaluate")]
+    assert sorted(stages) == sorted(["run-config", "report", *groups])
+    for study in studies:
+        for kind in ("split", "train", "evaluate"):
+            matrix = stages[f"{kind}-{study}"]["matrix"]
+            assert matrix["study"] == [study] and matrix["dataset"] == (
+                f"${{studies.{study}.datasets}}"
+            ), (kind, study, matrix)
+    assert stages["run-config"]["foreach"] == stages["report"]["foreach"] == "${studies}"
+
+
+def test_dvc_yaml_groups_are_generated_from_the_studies(tmp_path, params):
+    """The committed dvc.yaml is what the generator writes; a study added in params.yaml alone
+    is refused by run-config with the command that regenerates the groups, which then exist."""
+    from procrustean.engines import dvc_yaml
+    from procrustean.errors import UserError
+
+    committed = yaml.safe_load((REPO / "params.yaml").read_text())
+    text = (REPO / "dvc.yaml").read_text()
+    assert dvc_yaml.render(committed, text) == text
+    target = tmp_path / "dvc.yaml"
+    target.write_text(text)
+    grown = copy.deepcopy(committed)
+    grown["studies"]["fresh"] = copy.deepcopy(grown["studies"]["smoke"])
+    with pytest.raises(
+        UserError, match=r"do not match params.yaml's studies .*'procrustean dvc-yaml'"
+    ):
+        dvc_yaml.check(grown, str(target))
+    assert dvc_yaml.write(grown, str(target)) and not dvc_yaml.write(grown, str(target))
+    dvc_yaml.check(grown, str(target))
+    stages = yaml.safe_load(target.read_text())["stages"]
+    assert stages["train-fresh"]["matrix"]["seed"] == "${studies.fresh.seeds}"
+    assert stages["train-fresh"]["cmd"] == stages["train-smoke"]["cmd"]  # the shared body
+    target.write_text(text.replace(dvc_yaml.END, ""))
+    with pytest.raises(UserError, match="marker lines are missing"):
+        dvc_yaml.check(committed, str(target))

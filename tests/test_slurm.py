@@ -68,6 +68,7 @@ def _outputs(repo: Path) -> dict[str, bytes]:
     return files
 
 
+@pytest.mark.ci
 def test_smoke_study_on_slurm_matches_local_run(cluster, tmp_path):
     started = time.monotonic()
     slurm = fresh_clone(tmp_path / "slurm")

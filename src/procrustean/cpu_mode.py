@@ -43,8 +43,13 @@ def pinnable() -> bool:
 
 def apply() -> str:
     """Set the portable mode's variables in this process's environment (inherited by every
-    process it starts) unless native mode is asked for; returns the mode in effect."""
+    process it starts) unless native mode is asked for; returns the mode in effect. In native
+    mode the pins a portable parent process passed down are removed (a value set by hand to
+    something else stays)."""
     if requested_mode() == NATIVE or not pinnable():
+        for key, value in PORTABLE_ENV.items():
+            if os.environ.get(key) == value:
+                del os.environ[key]
         return NATIVE
     os.environ.update(PORTABLE_ENV)
     return PORTABLE
