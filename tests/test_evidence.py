@@ -181,20 +181,25 @@ def test_paired_differences_intervals_wins_and_spreads():
     assert set(spread.row) == {"ce", "mfw", "mfw - ce"}
 
 
-def test_claim_verdicts_follow_the_interval():
+def test_claim_verdicts_follow_the_interval_and_holm():
     up = Claim("x", "m", "top1", "mfw", "ce", greater=True)
-    assert verdict(stats.Interval(2, 1, 3, 6), up) == "reproduced"
-    assert verdict(stats.Interval(0.5, -1, 2, 6), up).startswith(
+    assert verdict(stats.Interval(2, 1, 3, 6), up, 0.01) == "reproduced"
+    assert verdict(stats.Interval(2, 1, 3, 6), up, 0.2) == "not reproduced after Holm's correction"
+    assert verdict(stats.Interval(0.5, -1, 2, 6), up, 0.5).startswith(
         "not reproduced (interval includes"
     )
-    assert verdict(stats.Interval(-2, -3, -1, 6), up).endswith("opposite side)")
+    assert verdict(stats.Interval(-2, -3, -1, 6), up, 0.01).endswith("opposite side)")
     ratio = Claim("r", "m", "gradient_ratio", "ce", None, greater=True, null=1.0)
-    assert verdict(stats.Interval(1.5, 1.2, 1.8, 5), ratio) == "reproduced"
-    assert verdict(stats.Interval(1.5, 0.9, 2.1, 5), ratio).startswith("not reproduced")
-    assert verdict(stats.Interval(1.5, math.nan, math.nan, 1), ratio).startswith("not measurable")
+    assert verdict(stats.Interval(1.5, 1.2, 1.8, 5), ratio, 0.01) == "reproduced"
+    assert verdict(stats.Interval(1.5, 0.9, 2.1, 5), ratio, 0.2).startswith("not reproduced")
+    assert verdict(stats.Interval(1.5, math.nan, math.nan, 1), ratio, math.nan).startswith(
+        "not measurable"
+    )
     wide, long = claims_table(_runs(), ["ce", "mfw"], [])
     row = long.set_index("claim").loc["MFW improves top-1 (mfw vs ce)"]
-    assert row.verdict == "reproduced" and row.n == 6
+    assert row.verdict == "reproduced" and row.n == 6 and row.wins == 6
+    assert row.holm_p == pytest.approx(row.p)  # alone in the accuracy family
+    assert row.wilcoxon_p == pytest.approx(0.03125)  # exact: 6 of 6 positive, two-sided
     assert long.set_index("claim").loc["MFW balances progress"].verdict == "reproduced"
 
 

@@ -79,7 +79,7 @@ def test_every_key_is_described_and_every_optional_key_has_a_default(kind):
             {"name": "mfw"},
             {
                 "name": "mfw",
-                "p_max": 0.5,
+                "p_max": 1.0,
                 "gamma": 1.0,
                 "layers": [0, 1, 2, 3],
                 "alpha": 1.0,

@@ -1,7 +1,10 @@
-"""Per-class evidence per epoch (clean training accuracy, held-out accuracy, feature gradients)
-and its summaries."""
+"""Per-class evidence per epoch (clean training accuracy, held-out accuracy, feature gradients,
+where minor images are predicted) and its summaries."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -77,6 +80,58 @@ def per_class_accuracy(
     hits = torch.zeros(num_classes, device=logits.device).index_add_(0, labels, correct)
     acc = (hits / n.clamp_min(1).float()).tolist()
     return [a if k > 0 else None for a, k in zip(acc, n.tolist(), strict=True)]
+
+
+@dataclass(frozen=True)
+class CleanPass:
+    """One epoch's pass over the fixed training subset: eval mode, no augmentation, no mixing."""
+
+    acc: list[float]  # clean training accuracy per class
+    loss: list[float]  # mean cross-entropy per class
+    grad_norm: list[float]  # mean per-sample gradient norm of the method's unweighted loss
+    to_major: list[float | None]  # share of the class's images predicted as a major class
+
+
+def clean_pass(
+    model: torch.nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    augment: BatchAugment,
+    per_sample_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    major: list[int],
+    amp: bool = False,
+) -> CleanPass:
+    """Accuracy, loss, feature gradients and minor-to-major predictions of each class on clean
+    images. The gradient is of each sample's own unweighted training loss (``per_sample_loss``,
+    no class weights, no mixing) at the classifier's input; ``to_major`` is None for the major
+    classes themselves."""
+    model.eval()
+    num_classes = model.num_classes
+    labels = labels.to(images.device)
+    logits_parts, norm_parts = [], []
+    for start in range(0, len(images), EVAL_BATCH):
+        x = augment.normalize(images[start : start + EVAL_BATCH])
+        y = labels[start : start + EVAL_BATCH]
+        with torch.no_grad(), torch.autocast(x.device.type, enabled=amp):
+            _, features = model(x)
+        features = features.float().requires_grad_(True)
+        with torch.enable_grad():
+            logits = model.classify(features)
+            (grad,) = torch.autograd.grad(per_sample_loss(logits, y).sum(), features)
+        logits_parts.append(logits.detach())
+        norm_parts.append(grad.norm(dim=1).double())
+    logits, norms = torch.cat(logits_parts), torch.cat(norm_parts)
+    acc, loss = per_class_accuracy_loss(logits, labels, num_classes)
+    n = torch.bincount(labels, minlength=num_classes).clamp_min(1).double()
+    grad = torch.zeros(num_classes, dtype=torch.float64, device=logits.device)
+    grad = grad.index_add_(0, labels, norms) / n
+    is_major = torch.zeros(num_classes, dtype=torch.bool, device=logits.device)
+    is_major[major] = True
+    hits = is_major[logits.argmax(1)].double()
+    share = torch.zeros(num_classes, dtype=torch.float64, device=logits.device)
+    share = (share.index_add_(0, labels, hits) / n).tolist()
+    to_major = [None if c in major else share[c] for c in range(num_classes)]
+    return CleanPass(acc, loss, grad.tolist(), to_major)
 
 
 class GradientMeter:

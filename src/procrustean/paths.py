@@ -19,6 +19,7 @@ TABLES = (
     "groups",
     "diagnostics",
     "paired",
+    "group_effects",
     "spread",
     "claims",
     "heldout",

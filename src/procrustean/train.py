@@ -16,14 +16,15 @@ import torch
 
 from procrustean.config import with_defaults
 from procrustean.data.augment import BatchAugment, channel_stats
-from procrustean.data.imbalance import class_groups, group_rule
+from procrustean.data.imbalance import class_groups, group_rule, major_classes
 from procrustean.data.sources import load_source
 from procrustean.data.split import read_split, split_tensors
 from procrustean.diagnostics import (
+    CleanPass,
     GradientMeter,
+    clean_pass,
     heldout_subset,
     per_class_accuracy,
-    per_class_accuracy_loss,
     predict,
     rounded,
     stratified_subset,
@@ -123,7 +124,9 @@ class Trainer:
         _check_sizes(job, len(labels))
         self.counts = self.split["class_counts"]
         self.num_classes = len(self.counts)
-        self.groups = class_groups(self.counts, self.split["profile"])
+        profile, fraction = self.split["profile"], self.split["minor_fraction"]
+        self.groups = class_groups(self.counts, profile, fraction)
+        self.major = major_classes(self.counts, profile, fraction)
         self.images = images.to(self.device)
         self.labels_cpu = labels
         self.labels = labels.to(self.device)
@@ -288,27 +291,37 @@ class Trainer:
             losses.add(step, loss.detach())
             self.progress.step(n)
         loss_sum = losses.drain()
-        acc, class_loss = self.clean_pass()
+        clean = self.clean_pass()
         heldout = self.heldout_pass()
-        self.method.mixing.end_epoch(acc)
+        self.method.mixing.end_epoch(clean.acc)
         self.epoch += 1
         return {
             "epoch": self.epoch,
             "lr": lr,
             "train_loss": round(loss_sum / steps, 6),
-            "class_acc": rounded(acc),
-            "class_loss": rounded(class_loss),
+            "class_acc": rounded(clean.acc),
+            "class_loss": rounded(clean.loss),
             "heldout_acc": rounded(heldout),
             "class_grad_norm": rounded(grads.means(), 9),
             "class_grad_norm_weighted": rounded(grads_w.means(), 9),
+            "class_grad_norm_clean": rounded(clean.grad_norm, 9),
+            "minor_to_major": rounded(clean.to_major),
             "weakened_fraction": rounded((weakened / seen.clamp_min(1)).tolist()),
         }
 
-    def clean_pass(self) -> tuple[list[float], list[float]]:
-        """Per-class accuracy and loss on the fixed training subset, no augmentation or mixing."""
+    def clean_pass(self) -> CleanPass:
+        """Accuracy, loss, unweighted-loss feature gradients and minor-to-major predictions per
+        class on the fixed training subset, no augmentation or mixing."""
         idx = self.diag_idx.to(self.device)
-        logits = predict(self.model, self.images[idx], self.augment, self.amp)
-        return per_class_accuracy_loss(logits, self.labels[idx], self.num_classes)
+        return clean_pass(
+            self.model,
+            self.images[idx],
+            self.labels[idx],
+            self.augment,
+            self.method.loss.per_sample,
+            self.major,
+            self.amp,
+        )
 
     def heldout_pass(self) -> list[float | None]:
         """Per-class accuracy on the held-out images (None where a class has none left)."""
@@ -368,10 +381,17 @@ class Trainer:
                 ).tolist(),
                 "source": "training-partition images the split did not keep",
             },
+            "major_classes": self.major,
             "grad_norm_rule": (
                 "class_grad_norm: mean L2 norm of each sample's gradient of its own unweighted "
-                "loss at the classifier's input; class_grad_norm_weighted: of the step's "
-                "class-weighted batch-mean loss"
+                "loss at the classifier's input, at the step's (mixed) features; "
+                "class_grad_norm_weighted: of the step's class-weighted batch-mean loss; "
+                "class_grad_norm_clean: of the unweighted loss on the clean diagnostic pass "
+                "(eval mode, no augmentation, no mixing)"
+            ),
+            "minor_to_major_rule": (
+                "minor_to_major: share of each non-major class's diagnostic images (clean pass) "
+                "predicted as one of major_classes; None for the major classes"
             ),
             "epochs": self.history,
         }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from procrustean.data.imbalance import class_counts, num_minor_classes
+from procrustean.data.imbalance import PROFILES, class_counts, num_minor_classes
 from procrustean.errors import UserError
 from procrustean.models.resnet import NUM_LAYERS
 
@@ -169,7 +169,7 @@ def _check_study(source: str, name: str, study: dict, params: dict) -> None:
     for d in study["datasets"]:
         cfg = params["datasets"][d]
         for profile in study["profiles"]:
-            if profile == "step":
+            if profile in ("step", "balanced"):
                 minor = num_minor_classes(cfg["num_classes"], study["minor_fraction"])
                 if not 0 < minor < cfg["num_classes"]:
                     raise _refuse(
@@ -212,7 +212,7 @@ def check_split_request(
     ratios must (the CLI may name any ratio)."""
     cfg = params["datasets"].get(dataset)
     spec = params["studies"].get(study)
-    if cfg is None or spec is None or profile not in ("exp", "step"):
+    if cfg is None or spec is None or profile not in PROFILES:
         return  # the stage names the unknown study, dataset or profile itself
     counts = class_counts(
         cfg["num_classes"], cfg["max_per_class"], profile, ratio, spec["minor_fraction"]

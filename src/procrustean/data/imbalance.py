@@ -9,7 +9,7 @@ import torch
 
 from procrustean.errors import UserError
 
-PROFILES = ("exp", "step")
+PROFILES = ("exp", "step", "balanced")
 
 
 def num_minor_classes(num_classes: int, minor_fraction: float) -> int:
@@ -28,6 +28,8 @@ def class_counts(
 
     ``exp``: class i keeps ``int(n_max * (1/ratio) ** (i / (C - 1)))``.
     ``step``: the last ``minor_fraction`` of the classes keep ``int(n_max / ratio)``, the rest n_max.
+    ``balanced``: every class keeps ``int(n_max / ratio)``, the step profile's minor count (a
+    control: with the ``seeded`` selection its classes hold exactly the step split's minor images).
     """
     if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not ratio >= 1:
         raise UserError(f"imbalance ratio must be a number >= 1 (n_max / n_min), got {ratio!r}")
@@ -43,6 +45,8 @@ def class_counts(
         minor = num_minor_classes(num_classes, minor_fraction)
         major = num_classes - minor
         return [max_per_class] * major + [int(max_per_class / ratio)] * minor
+    if profile == "balanced":
+        return [int(max_per_class / ratio)] * num_classes
     raise UserError(f"unknown imbalance profile '{profile}'; use one of {', '.join(PROFILES)}")
 
 
@@ -99,10 +103,14 @@ def _pool(labels: torch.Tensor, c: int, n: int) -> torch.Tensor:
 MANY_ABOVE, FEW_BELOW = 100, 20
 
 
-def class_groups(counts: list[int], profile: str) -> dict[str, list[int]]:
+def class_groups(
+    counts: list[int], profile: str, minor_fraction: float = 0.5
+) -> dict[str, list[int]]:
     """Class groups for reporting, never empty (given at least 3 classes for exp).
 
     step: ``major`` (the largest classes) and ``minor`` (the rest).
+    balanced: ``major`` and ``minor`` by position, the classes the step profile with the same
+    ``minor_fraction`` makes major and minor (every class has the same count here).
     exp: ``many`` (> 100 training images), ``medium`` (20-100) and ``few`` (< 20) when each of
     the three holds a class (the field's rule, e.g. CIFAR-100-LT); otherwise terciles of the
     classes by training count, largest first (few-class data such as CIFAR-10-LT).
@@ -113,6 +121,9 @@ def class_groups(counts: list[int], profile: str) -> dict[str, list[int]]:
             "major": [c for c, n in enumerate(counts) if n == top],
             "minor": [c for c, n in enumerate(counts) if n < top],
         }
+    if profile == "balanced":
+        major = len(counts) - num_minor_classes(len(counts), minor_fraction)
+        return {"major": list(range(major)), "minor": list(range(major, len(counts)))}
     absolute = _absolute_groups(counts)
     if all(absolute.values()):
         return absolute
@@ -123,6 +134,15 @@ def class_groups(counts: list[int], profile: str) -> dict[str, list[int]]:
         name: sorted(order[cuts[i] : cuts[i + 1]])
         for i, name in enumerate(("many", "medium", "few"))
     }
+
+
+def major_classes(counts: list[int], profile: str, minor_fraction: float = 0.5) -> list[int]:
+    """The classes that count as "major" where minor images' predictions are tallied: step and
+    balanced: the ``major`` group; exp: the larger half by training count (ties by index)."""
+    if profile in ("step", "balanced"):
+        return class_groups(counts, profile, minor_fraction)["major"]
+    order = sorted(range(len(counts)), key=lambda c: (-counts[c], c))
+    return sorted(order[: len(counts) - len(counts) // 2])
 
 
 def _absolute_groups(counts: list[int]) -> dict[str, list[int]]:
@@ -137,6 +157,8 @@ def group_rule(counts: list[int], profile: str) -> str:
     """Which rule ``class_groups`` used, in words for tables and metrics."""
     if profile == "step":
         return "major = the largest classes, minor = the rest"
+    if profile == "balanced":
+        return "every class has the step profile's minor count; major/minor = the classes step makes major/minor"
     if all(_absolute_groups(counts).values()):
         return f"many > {MANY_ABOVE}, medium {FEW_BELOW}-{MANY_ABOVE}, few < {FEW_BELOW} training images"
     return "terciles of the classes by training count (an absolute group would be empty)"

@@ -78,6 +78,7 @@ class ResNetS(nn.Module):
         self.layer1, self.layer2, self.layer3 = stages
         self.linear = NormedLinear(64, num_classes) if normed else nn.Linear(64, num_classes)
         self.feature_dim = 64
+        self.num_classes = num_classes
         self.apply(_init)
 
     def forward(
@@ -92,7 +93,11 @@ class ResNetS(nn.Module):
             if mix is not None and mix_layer == k:
                 out = mix(out)
         features = F.adaptive_avg_pool2d(out, 1).flatten(1)
-        return self.linear(features), features
+        return self.classify(features), features
+
+    def classify(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits of the classifier's input features."""
+        return self.linear(features)
 
 
 def build_model(name: str, num_classes: int, in_channels: int = 3, normed: bool = False) -> ResNetS:

@@ -1,4 +1,6 @@
-"""The paper's claims, each tested on a study's runs with a 95% t-interval and a verdict."""
+"""The paper's claims, each tested on a study's runs: mean, 95% t-interval, t-test and Wilcoxon
+signed-rank p-values, Holm's correction within each family of claims (mechanism, accuracy), wins,
+the smallest effect the runs could detect, and a verdict."""
 
 from __future__ import annotations
 
@@ -9,21 +11,44 @@ import pandas as pd
 from procrustean.report import stats
 from procrustean.report.tables import PAIRS
 
+ALPHA = 1 - stats.LEVEL
+CONTROL_PROFILE = "balanced"  # the control families: every class at the step split's minor count
+
 
 @dataclass(frozen=True)
 class Claim:
-    """One claim: what is measured, on which runs, and which side of ``null`` supports it."""
+    """One claim: what is measured, on which runs, and which side of ``null`` supports it.
+
+    ``base`` None: one sample over ``method``'s runs; a method name: paired ``method - base``
+    (same subset, same seed); ``control``: paired against the same method's runs of the
+    balanced family with the same data and ratio."""
 
     name: str
     measure: str
     column: str
     method: str
-    base: str | None  # None: one-sample over the method's runs; else paired method - base
+    base: str | None
     greater: bool  # the claim holds when the value is above ``null``
     null: float = 0.0
+    control: bool = False
+
+    @property
+    def family(self) -> str:
+        """Holm's family: the accuracy comparisons, or the mechanism claims."""
+        return "accuracy" if self.column == "top1" else "mechanism"
 
 
 SINGLE = (
+    Claim(
+        "minor data are classified into the major classes early",
+        "share of minor (exp: smaller half) training images predicted as a major class, "
+        "first quarter of training, clean pass, ce",
+        "minor_to_major",
+        "ce",
+        None,
+        True,
+        0.5,
+    ),
     Claim(
         "under-fitting: major classes are fit first",
         "early progress gap (top - bottom clean train acc, first quarter), ce",
@@ -34,8 +59,19 @@ SINGLE = (
     ),
     Claim(
         "gradient imbalance: minor features get larger gradients",
-        "bottom / top per-sample gradient norm, unweighted loss, before re-weighting, ce",
+        "bottom / top per-sample gradient norm, unweighted loss, training step, before "
+        "re-weighting, ce",
         "gradient_ratio",
+        "ce",
+        None,
+        True,
+        1.0,
+    ),
+    Claim(
+        "gradient imbalance (clean pass)",
+        "bottom / top per-sample gradient norm, unweighted loss, clean pass (no mixing, no "
+        "augmentation), before re-weighting, ce",
+        "gradient_ratio_clean",
         "ce",
         None,
         True,
@@ -50,6 +86,16 @@ SINGLE = (
         True,
     ),
     Claim(
+        "over-fitting is induced by imbalance, not by few images alone",
+        "bottom group's final (train - held-out), imbalanced minus balanced control (same "
+        "images for those classes, same seed), ce",
+        "overfit_gap",
+        "ce",
+        None,
+        True,
+        control=True,
+    ),
+    Claim(
         "MFW balances progress",
         "progress gap, mfw - ce (paired)",
         "progress_gap",
@@ -59,8 +105,16 @@ SINGLE = (
     ),
     Claim(
         "MFW balances gradients",
-        "gradient ratio before re-weighting, mfw - ce (paired)",
+        "gradient ratio at the training step (mixed features), mfw - ce (paired)",
         "gradient_ratio",
+        "mfw",
+        "ce",
+        False,
+    ),
+    Claim(
+        "MFW balances gradients (clean pass)",
+        "gradient ratio on the clean pass, mfw - ce (paired)",
+        "gradient_ratio_clean",
         "mfw",
         "ce",
         False,
@@ -93,58 +147,107 @@ def claims(methods: list[str]) -> list[Claim]:
     return [c for c in out if c.method in methods and (c.base is None or c.base in methods)]
 
 
-def verdict(ci: stats.Interval, claim: Claim) -> str:
-    """reproduced: the interval lies on the claimed side; not reproduced otherwise."""
+def verdict(ci: stats.Interval, claim: Claim, holm_p: float) -> str:
+    """reproduced: the interval lies on the claimed side and Holm's p is below 0.05."""
     if ci.n < 2:
         return "not measurable here (fewer than 2 runs)"
     above, below = ci.low > claim.null, ci.high < claim.null
     if (above and claim.greater) or (below and not claim.greater):
-        return "reproduced"
+        if holm_p < ALPHA:
+            return "reproduced"
+        return "not reproduced after Holm's correction"
     if above or below:
         return "not reproduced (interval on the opposite side)"
     return f"not reproduced (interval includes {claim.null:g})"
 
 
+def control_family(family: str) -> str | None:
+    """The balanced control family of an imbalanced family (``<data>-<profile>-r<ratio>``)."""
+    data, profile, ratio = family.rsplit("-", 2)
+    return None if profile == CONTROL_PROFILE else f"{data}-{CONTROL_PROFILE}-{ratio}"
+
+
+def claim_values(runs: pd.DataFrame, family: str, claim: Claim) -> pd.DataFrame:
+    """The claim's values in ``family`` with their subset and seed (column ``value``)."""
+    sub = runs[runs.family == family]
+    if claim.column not in runs or sub[claim.column].isna().all():
+        return pd.DataFrame(columns=["subset", "seed", "value"])
+    if claim.control:
+        control = control_family(family)
+        mine = sub[sub.method == claim.method].set_index(["subset", "seed"])[claim.column]
+        ctrl = runs[(runs.family == control) & (runs.method == claim.method)]
+        other = ctrl.set_index(["subset", "seed"])[claim.column]
+        return (mine - other).dropna().rename("value").reset_index()
+    if claim.base is None:
+        return sub[sub.method == claim.method][["subset", "seed", claim.column]].rename(
+            columns={claim.column: "value"}
+        )
+    return stats.paired(sub, claim.method, claim.base, claim.column).rename(
+        columns={"diff": "value"}
+    )
+
+
+def _families(runs: pd.DataFrame) -> list[str]:
+    """The imbalanced families (the balanced controls are judged through them)."""
+    return [f for f in dict.fromkeys(runs.family) if control_family(f) is not None]
+
+
 def claims_table(runs: pd.DataFrame, methods: list[str], settings: list[str]):
-    """Claim x family: the measure's mean [95% t-interval] (n) and its verdict."""
+    """Claim x family: mean [95% t-interval] (n), p-values, Holm's p within the claim's family
+    (mechanism or accuracy, across the study's settings), wins, detectable effect, verdict."""
     if {"overfit_gap", "overfit_gap_top"} <= set(runs.columns):
         runs = runs.assign(overfit_excess=runs.overfit_gap - runs.overfit_gap_top)
-    rows, long = [], []
-    for family in dict.fromkeys(runs.family):
-        sub = runs[runs.family == family]
+    long, tested = [], []
+    for family in _families(runs):
         for c in claims(methods):
-            if c.column not in sub or sub[c.column].isna().all():
-                values = pd.Series(dtype=float)
-            elif c.base is None:
-                values = sub[sub.method == c.method][c.column]
-            else:
-                values = stats.paired(sub, c.method, c.base, c.column)["diff"]
+            values = claim_values(runs, family, c)["value"].astype(float)
             ci = stats.t_interval(values)
-            v = verdict(ci, c) if ci.n else "not measurable here (not recorded)"
-            digits = 2 if c.column in ("top1", "gradient_ratio") else 3
-            rows.append(
-                {
-                    "setting": family,
-                    "claim": c.name,
-                    "measure": c.measure,
-                    "mean [95% CI] (n)": f"{ci.text(digits, c.base is not None)} ({ci.n})",
-                    "verdict": v,
-                }
-            )
+            tested.append((c, ci))
             long.append(
                 {
                     "setting": family,
                     "claim": c.name,
                     "measure": c.measure,
+                    "family": c.family,
                     "mean": ci.mean,
                     "ci_low": ci.low,
                     "ci_high": ci.high,
                     "n": ci.n,
-                    "verdict": v,
+                    "p": stats.t_test_p(values, c.null),
+                    "wilcoxon_p": stats.wilcoxon_p(values, c.null),
+                    "wins": int((values > c.null).sum() if c.greater else (values < c.null).sum()),
+                    "detectable": stats.detectable_effect(values - c.null),
                 }
             )
-    wide = pd.DataFrame(rows)
-    if wide.empty:
-        return pd.DataFrame({"note": ["no claim can be tested with this study's methods"]}), wide
-    wide.index = [f"{r.setting}: {r.claim}" for r in wide.itertuples()]
-    return wide.drop(columns=["setting", "claim"]), pd.DataFrame(long)
+    frame = pd.DataFrame(long)
+    if frame.empty:
+        note = pd.DataFrame({"note": ["no claim can be tested with this study's methods"]})
+        return note, frame
+    frame["holm_p"] = float("nan")
+    for fam in frame.family.unique():
+        mask = frame.family == fam
+        frame.loc[mask, "holm_p"] = stats.holm(frame.loc[mask, "p"].tolist())
+    frame["verdict"] = [
+        verdict(ci, c, h) if ci.n else "not measurable here (not recorded)"
+        for (c, ci), h in zip(tested, frame.holm_p, strict=True)
+    ]
+    rows = []
+    for (c, ci), r in zip(tested, frame.itertuples(), strict=True):
+        digits = 2 if c.column in ("top1", "gradient_ratio", "gradient_ratio_clean") else 3
+        rows.append(
+            {
+                "mean [95% CI] (n)": f"{ci.text(digits, c.base is not None)} ({r.n})",
+                "p (Holm)": _p(r.holm_p),
+                "Wilcoxon p": _p(r.wilcoxon_p),
+                "wins": f"{r.wins}/{r.n}" if r.n else "-",
+                "detectable (80%)": "-" if r.n < 2 else f"{r.detectable:.{digits}f}",
+                "verdict": r.verdict,
+            }
+        )
+    wide = pd.DataFrame(rows, index=[f"{r.setting}: {r.claim}" for r in frame.itertuples()])
+    wide.insert(0, "measure", frame.measure.tolist())
+    return wide, frame
+
+
+def _p(value: float) -> str:
+    return "-" if value != value else (f"{value:.3f}" if value >= 0.001 else "<0.001")

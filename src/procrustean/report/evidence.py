@@ -1,6 +1,7 @@
 """What one run's history says about the paper's claims: early progress gap, gradient ratio
-before re-weighting, the epoch each class group is fit, the minor classes' over-fitting gap and
-held-out accuracy. Each function reads the history's epoch entries and returns None where the
+before re-weighting (at the training step's mixed features and on the clean pass), the share of
+minor training images predicted as a major class early on, the epoch each class group is fit,
+the minor classes' over-fitting gap, their held-out trajectory and held-out accuracy. Each function reads the history's epoch entries and returns None where the
 quantity is not defined (a missing group, no held-out images)."""
 
 from __future__ import annotations
@@ -25,27 +26,58 @@ def progress_gap(epochs: list[dict], groups: dict[str, list[int]]) -> float | No
     top, bottom = top_bottom(groups)
     if not top or not bottom or not epochs:
         return None
-    early = epochs[: max(1, len(epochs) // 4)]
     gaps = [
         _mean([e["class_acc"][c] for c in top]) - _mean([e["class_acc"][c] for c in bottom])
-        for e in early
+        for e in early(epochs)
     ]
     return sum(gaps) / len(gaps)
 
 
 def gradient_ratio(
-    epochs: list[dict], groups: dict[str, list[int]], before: int | None = None
+    epochs: list[dict],
+    groups: dict[str, list[int]],
+    before: int | None = None,
+    key: str = "class_grad_norm",
 ) -> float | None:
     """Bottom over top group's mean per-sample gradient norm of the unweighted loss at the
     classifier's input, over the epochs before ``before`` (0-based; all epochs when None or 0).
-    """
+    ``key``: ``class_grad_norm`` (the training step's, mixed features) or
+    ``class_grad_norm_clean`` (the clean pass); None where the history lacks it."""
     top, bottom = top_bottom(groups)
     window = epochs[:before] if before else epochs
-    if not top or not bottom or not window:
+    if not top or not bottom or not window or key not in window[0]:
         return None
-    major = _mean([e["class_grad_norm"][c] for e in window for c in top])
-    minor = _mean([e["class_grad_norm"][c] for e in window for c in bottom])
+    major = _mean([e[key][c] for e in window for c in top])
+    minor = _mean([e[key][c] for e in window for c in bottom])
     return minor / major if major else None
+
+
+def early(epochs: list[dict]) -> list[dict]:
+    """The first quarter of training (at least one epoch)."""
+    return epochs[: max(1, len(epochs) // 4)]
+
+
+def minor_to_major(epochs: list[dict]) -> float | None:
+    """Mean share of the non-major classes' clean training images predicted as a major class,
+    over the first quarter of training (the paper's first claim, as stated)."""
+    window = early(epochs)
+    if not window or "minor_to_major" not in window[0]:
+        return None
+    return _mean([v for e in window for v in e["minor_to_major"]])
+
+
+def heldout_trajectory(epochs: list[dict], classes: list[int]) -> tuple[int | None, float | None]:
+    """(epoch of the classes' highest mean held-out accuracy, final minus that peak)."""
+    curve = [
+        (int(e["epoch"]), _mean([e["heldout_acc"][c] for c in classes]))
+        for e in epochs
+        if e.get("heldout_acc") is not None
+    ]
+    curve = [(k, v) for k, v in curve if v is not None]
+    if not curve or not classes:
+        return None, None
+    peak_epoch, peak = max(curve, key=lambda kv: (kv[1], -kv[0]))
+    return peak_epoch, curve[-1][1] - peak
 
 
 def fit_epoch(epochs: list[dict], classes: list[int]) -> int | None:
@@ -55,6 +87,19 @@ def fit_epoch(epochs: list[dict], classes: list[int]) -> int | None:
         if classes and _mean([e["class_acc"][c] for c in classes]) >= FIT_THRESHOLD:
             return int(e["epoch"])
     return None
+
+
+PLATEAU_WINDOW = 5  # epochs: the last window's mean clean training accuracy against the one before
+
+
+def plateau_change(epochs: list[dict], classes: list[int]) -> float | None:
+    """The classes' mean clean training accuracy over the last ``PLATEAU_WINDOW`` epochs minus
+    over the ``PLATEAU_WINDOW`` before: near 0 when training has plateaued (None if too short)."""
+    if not classes or len(epochs) < 2 * PLATEAU_WINDOW:
+        return None
+    acc = [_mean([e["class_acc"][c] for c in classes]) for e in epochs[-2 * PLATEAU_WINDOW :]]
+    last, before = acc[PLATEAU_WINDOW:], acc[:PLATEAU_WINDOW]
+    return sum(last) / PLATEAU_WINDOW - sum(before) / PLATEAU_WINDOW
 
 
 def overfit_gap(epochs: list[dict], classes: list[int]) -> float | None:
@@ -85,6 +130,8 @@ def run_evidence(history: dict, before: int | None) -> dict[str, float | int | N
     row: dict[str, float | int | None] = {
         "progress_gap": progress_gap(epochs, groups),
         "gradient_ratio": gradient_ratio(epochs, groups, before),
+        "gradient_ratio_clean": gradient_ratio(epochs, groups, before, "class_grad_norm_clean"),
+        "minor_to_major": minor_to_major(epochs),
         "overfit_gap": overfit_gap(epochs, bottom),
         "overfit_gap_top": overfit_gap(epochs, top),
         "heldout_acc": heldout_accuracy(epochs),
@@ -92,6 +139,9 @@ def run_evidence(history: dict, before: int | None) -> dict[str, float | int | N
         "fit_top": fit_epoch(epochs, top),
         "fit_bottom": fit_epoch(epochs, bottom),
     }
+    row["heldout_peak_bottom"], row["heldout_drop_bottom"] = heldout_trajectory(epochs, bottom)
+    row["plateau_top"] = plateau_change(epochs, top)
+    row["plateau_bottom"] = plateau_change(epochs, bottom)
     for name, classes in groups.items():
         row[f"fit_{name}"] = fit_epoch(epochs, classes)
     return row

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 from scipy import stats
+from scipy.optimize import brentq
 
 LEVEL = 0.95
 
@@ -64,3 +65,57 @@ def spread(frame: pd.DataFrame, column: str) -> tuple[float, float]:
 def wins(diff: pd.Series, higher_is_better: bool = True) -> int:
     """How many pairs the method wins (strictly)."""
     return int((diff > 0).sum() if higher_is_better else (diff < 0).sum())
+
+
+POWER = 0.80
+
+
+def t_test_p(values: pd.Series | list[float], null: float = 0.0) -> float:
+    """Two-sided one-sample t-test p-value of the mean against ``null`` (NaN for n < 2 or no
+    spread)."""
+    v = pd.Series(values, dtype=float).dropna()
+    if len(v) < 2 or float(v.std(ddof=1)) == 0:
+        return math.nan
+    return float(stats.ttest_1samp(v, null).pvalue)
+
+
+def wilcoxon_p(values: pd.Series | list[float], null: float = 0.0) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of ``values - null`` (exact for small n without
+    ties; NaN when every value equals ``null`` or n < 2)."""
+    d = pd.Series(values, dtype=float).dropna() - null
+    if len(d) < 2 or bool((d == 0).all()):
+        return math.nan
+    return float(stats.wilcoxon(d, zero_method="wilcox", alternative="two-sided").pvalue)
+
+
+def holm(pvalues: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values over one family (NaNs stay NaN and are not counted)."""
+    indexed = sorted((p, i) for i, p in enumerate(pvalues) if not math.isnan(p))
+    m, out, running = len(indexed), [math.nan] * len(pvalues), 0.0
+    for rank, (p, i) in enumerate(indexed):
+        running = max(running, min(1.0, (m - rank) * p))
+        out[i] = running
+    return out
+
+
+def detectable_effect(values: pd.Series | list[float], power: float = POWER) -> float:
+    """The smallest true mean a two-sided one-sample t-test at level 1 - ``LEVEL`` detects with
+    ``power``, given the values' n and sample sd (noncentral t; NaN for n < 2)."""
+    v = pd.Series(values, dtype=float).dropna()
+    n = len(v)
+    if n < 2:
+        return math.nan
+    sd, df = float(v.std(ddof=1)), n - 1
+    crit = float(stats.t.ppf(0.5 + LEVEL / 2, df))
+
+    def shortfall(delta: float) -> float:
+        nc = delta * math.sqrt(n) / sd
+        return float(stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc)) - power
+
+    rough = (crit + float(stats.t.ppf(power, df))) * sd / math.sqrt(n)  # the central-t estimate
+    if not rough > 1e-12:
+        return 0.0  # no spread: any effect is detected
+    high = 3 * rough
+    if math.isnan(shortfall(high)):  # the noncentral t fails this far out: keep the estimate
+        return rough
+    return float(brentq(shortfall, 0.0, high))

@@ -69,12 +69,18 @@ def groups_table(runs: pd.DataFrame, methods: list[str], settings: list[str]):
 
 # Per-run evidence columns: (column, label, digits).
 EVIDENCE = (
+    ("minor_to_major", "minor predicted major (early)", 3),
     ("progress_gap", "progress gap", 3),
-    ("gradient_ratio", "gradient ratio (before re-weighting)", 2),
+    ("gradient_ratio", "gradient ratio (step, before re-weighting)", 2),
+    ("gradient_ratio_clean", "gradient ratio (clean pass)", 2),
     ("fit_top", "epoch top group fit", 1),
     ("fit_bottom", "epoch bottom group fit", 1),
     ("overfit_gap", "bottom train - held-out", 3),
+    ("heldout_peak_bottom", "bottom held-out peak epoch", 1),
+    ("heldout_drop_bottom", "bottom held-out final - peak", 3),
     ("heldout_acc", "held-out acc (balanced)", 3),
+    ("plateau_top", "top train-acc change, last 5 epochs vs 5 before", 3),
+    ("plateau_bottom", "bottom train-acc change, last 5 epochs vs 5 before", 3),
 )
 
 
@@ -138,6 +144,7 @@ PAIRED_METRICS = {
     "top1": True,
     "progress_gap": False,
     "gradient_ratio": False,
+    "gradient_ratio_clean": False,
     "overfit_gap": False,
     "heldout_acc": True,
 }
@@ -196,6 +203,47 @@ def paired_table(runs: pd.DataFrame, methods: list[str], settings: list[str]):
             for r in g.itertuples()
         }
     return pd.DataFrame(rows).T, long
+
+
+def group_effects_table(runs: pd.DataFrame, methods: list[str], settings: list[str]):
+    """Per pair and family: the paired test-accuracy difference of each class group (major /
+    minor, or many / medium / few): mean [95% t-interval] (n), wins."""
+    cols = [f"group_{g}" for g in GROUP_ORDER if f"group_{g}" in runs.columns]
+    rows, long = {}, []
+    for method, base in present_pairs(methods):
+        for family in _families(runs):
+            sub = runs[runs.family == family]
+            for col in cols:
+                if sub[col].isna().all():
+                    continue
+                d = stats.paired(sub, method, base, col)
+                if d.empty:
+                    continue
+                ci = stats.t_interval(d["diff"])
+                group = col.removeprefix("group_")
+                label = f"{method} - {base}, {family}"
+                rows.setdefault(label, {})[group] = (
+                    f"{ci.text(2, True)} wins {stats.wins(d['diff'])}/{ci.n}"
+                )
+                long.append(
+                    {
+                        "setting": family,
+                        "method": method,
+                        "base": base,
+                        "group": group,
+                        "mean_diff": ci.mean,
+                        "ci_low": ci.low,
+                        "ci_high": ci.high,
+                        "n": ci.n,
+                        "wins": stats.wins(d["diff"]),
+                        "p": stats.t_test_p(d["diff"]),
+                        "wilcoxon_p": stats.wilcoxon_p(d["diff"]),
+                    }
+                )
+    if not rows:
+        return pd.DataFrame({"note": ["no method/base pair in this study"]}), pd.DataFrame()
+    order = [g for g in GROUP_ORDER if any(g in r for r in rows.values())]
+    return pd.DataFrame(rows).T.reindex(columns=order).fillna("-"), pd.DataFrame(long)
 
 
 def spread_table(runs: pd.DataFrame, methods: list[str], settings: list[str]):
