@@ -2,6 +2,7 @@
 #   snakemake --cores all          the paper study (GPU or cluster)
 #   snakemake --cores all quick    the CPU-sized study on Fashion-MNIST
 #   snakemake --cores all smoke    every stage on synthetic data, in about a minute
+#   snakemake --cores all STUDY    any study in params.yaml
 # params.yaml is the one source of truth; dvc.yaml runs the same stages for `dvc repro`.
 from snakemake.utils import min_version
 
@@ -21,38 +22,16 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 
 
-localrules:
-    paper,
-    quick,
-    smoke,
-    mfw_sweep,
-    regime,
+# One target rule per study in params.yaml, named after it: a study added there needs nothing here.
+for _study in config["studies"]:
 
-
-rule paper:
-    default_target: True
-    input:
-        report_targets("paper"),
-
-
-rule quick:
-    input:
-        report_targets("quick"),
-
-
-rule smoke:
-    input:
-        report_targets("smoke"),
-
-
-rule mfw_sweep:
-    input:
-        report_targets("mfw_sweep"),
-
-
-rule regime:
-    input:
-        report_targets("regime"),
+    rule:
+        name:
+            _study
+        default_target: _study == "paper"
+        input:
+            report_targets(_study),
+        localrule: True
 
 
 onstart:

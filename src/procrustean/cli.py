@@ -19,8 +19,22 @@ PARAMS_ENV = "PROCRUSTEAN_PARAMS_FILE"
 MAX_SEED = 2**31 - 1  # procrustean.validation's bound (imported lazily there: it needs torch)
 
 
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Descriptions as written; every option with a default shows it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr (and exit status 2)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", _Help)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
@@ -51,7 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("validate", help="validate params.yaml against the schema")
+    s = sub.add_parser(
+        "validate",
+        help="validate params.yaml against the schema",
+        description="Checks params.yaml against workflow/schemas/params.schema.yaml and the "
+        "rules no schema can say (names that exist, splits that leave every class an image, "
+        "batches no larger than the smallest split). Writes nothing. Exit 0: valid; 2: the "
+        "first problem, as one line naming the key and how to fix it.",
+    )
     s.set_defaults(func=_validate)
 
     s = sub.add_parser(
@@ -62,7 +83,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--study", required=True, help="study in params.yaml (its minor_fraction)")
     s.add_argument("--dataset", required=True, help="dataset in params.yaml")
-    s.add_argument("--profile", required=True, metavar="{exp,step}", help="exp or step imbalance")
+    s.add_argument(
+        "--profile",
+        required=True,
+        metavar="{exp,step,balanced}",
+        help="exp or step imbalance, or balanced (every class at the step profile's minor count: a control)",
+    )
     s.add_argument("--ratio", required=True, help="imbalance ratio n_max/n_min, e.g. 100")
     s.add_argument("--out", required=True, help="split file (JSON)")
     s.add_argument("--summary", required=True, help="summary file (JSON)")
@@ -79,8 +105,26 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--study", required=True, help="study in params.yaml")
     s.set_defaults(func=_run_config)
 
-    s = sub.add_parser("train", help="train one method on one split with one seed")
-    s.add_argument("--study", required=True, help="study whose recipe to use")
+    s = sub.add_parser(
+        "dvc-yaml",
+        help="regenerate dvc.yaml's per-study stage groups from params.yaml's studies",
+        description="DVC cannot iterate over studies, so dvc.yaml holds one split, train and "
+        "evaluate group per study between two marker lines. This rewrites them from params.yaml "
+        "(run it after adding or removing a study); --check only says whether they match "
+        "(one line and exit 2 if not).",
+    )
+    s.add_argument("--check", action="store_true", help="check only; change nothing")
+    s.set_defaults(func=_dvc_yaml)
+
+    s = sub.add_parser(
+        "train",
+        help="train one method on one split with one seed",
+        description="Trains with the study's recipe, writing the final checkpoint, the per-epoch "
+        "history (clean training accuracy, held-out accuracy, feature gradients, minor-to-major "
+        "predictions per class) and a provenance record. Resumes from <checkpoint>.resume.pt "
+        "when one of the same run exists; progress lines go to stderr.",
+    )
+    s.add_argument("--study", required=True, help="study in params.yaml whose recipe to use")
     s.add_argument("--dataset", required=True, help="dataset in params.yaml")
     s.add_argument("--method", required=True, help="method in params.yaml")
     s.add_argument(
@@ -97,7 +141,12 @@ def _parser() -> argparse.ArgumentParser:
     _device_args(s)
     s.set_defaults(func=_train)
 
-    s = sub.add_parser("evaluate", help="evaluate a checkpoint on the balanced test set")
+    s = sub.add_parser(
+        "evaluate",
+        help="evaluate a checkpoint on the balanced test set",
+        description="Writes top-1, per-class and per-group test accuracy (metrics JSON) and a "
+        "provenance record beside it.",
+    )
     s.add_argument("--dataset", required=True, help="dataset in params.yaml (its test set)")
     s.add_argument("--split", required=True, help="the split the checkpoint was trained on")
     s.add_argument("--checkpoint", required=True, help="final checkpoint from 'procrustean train'")
@@ -155,7 +204,7 @@ def _parser() -> argparse.ArgumentParser:
         "1: conclusions differ, or bytes differ and there are no fresh report tables to judge "
         "them; 2: bad input.",
     )
-    s.add_argument("studies", nargs="+", metavar="STUDY")
+    s.add_argument("studies", nargs="+", metavar="STUDY", help="study in params.yaml")
     s.add_argument("--rev", default="HEAD", help="git revision to compare with (default: HEAD)")
     s.set_defaults(func=_compare)
 
@@ -170,19 +219,28 @@ def _parser() -> argparse.ArgumentParser:
         "sd_seed); 1: conclusions differ (a run missing after the re-derivation included); "
         "2: bad input or a failed re-derivation.",
     )
-    s.add_argument("study")
+    s.add_argument("study", help="study in params.yaml")
     s.add_argument("--cores", default="all", help="cores for the re-derivation (default: all)")
     s.add_argument("--scratch", help="folder for the scratch clone (default: a temporary one)")
     s.add_argument("--keep", action="store_true", help="keep the scratch clone")
     s.set_defaults(func=_verify)
 
     s = sub.add_parser(
-        "after-run", help="bookkeeping after a Snakemake run (dvc.lock, comparison); never fails"
+        "after-run",
+        help="bookkeeping after a Snakemake run (dvc.lock, comparison); never fails",
+        description="Called by the Snakefile when a run succeeds: records the stages it made "
+        "in dvc.lock (in a git checkout) and compares the studies it touched with the committed "
+        "numbers. Prints what it did; always exits 0.",
     )
     s.add_argument("--since", type=float, required=True, help="the run's start (Unix time)")
     s.set_defaults(func=_after_run)
 
-    s = sub.add_parser("dvc-commit", help="record in dvc.lock the stages whose outputs exist")
+    s = sub.add_parser(
+        "dvc-commit",
+        help="record in dvc.lock the stages whose outputs exist",
+        description="Runs 'dvc commit' for the stages whose outputs are complete and current, so "
+        "work done by Snakemake counts for 'dvc status' and 'dvc repro'.",
+    )
     s.add_argument("--dry-run", action="store_true", help="list the stages, commit nothing")
     s.add_argument(
         "--all",
@@ -293,16 +351,35 @@ def _split(args: argparse.Namespace) -> None:
 
 def _run_config(args: argparse.Namespace) -> None:
     from procrustean.config import load_params
+    from procrustean.engines import dvc_yaml
     from procrustean.paths import run_config_dir
     from procrustean.run_config import write_run_configs
 
-    done = write_run_configs(load_params(args.params), args.study)
+    params = load_params(args.params)
+    dvc_yaml.check(params)
+    done = write_run_configs(params, args.study)
     total = len(done.written) + len(done.unchanged)
     print(
         f"run-config {args.study}: {total} files ({len(done.written)} written, "
         f"{len(done.unchanged)} unchanged, {len(done.removed)} removed) under "
         f"{run_config_dir(args.study)}/"
     )
+
+
+def _dvc_yaml(args: argparse.Namespace) -> None:
+    from procrustean.config import load_params
+    from procrustean.engines import dvc_yaml
+
+    params = load_params(args.params)
+    if args.check:
+        dvc_yaml.check(params)
+        print(
+            f"{dvc_yaml.DVC_YAML}: stage groups match params.yaml ({len(params['studies'])} studies)"
+        )
+        return
+    changed = dvc_yaml.write(params)
+    state = "rewritten" if changed else "already current"
+    print(f"{dvc_yaml.DVC_YAML}: stage groups for {', '.join(params['studies'])} {state}")
 
 
 def _report(args: argparse.Namespace) -> None:
