@@ -80,7 +80,7 @@ def metrics_from_predictions(pred: torch.Tensor, labels: torch.Tensor, split: di
     confusion = torch.zeros(c, c, dtype=torch.int64)
     confusion.index_put_((labels, pred), torch.ones_like(labels), accumulate=True)
     per_class = (confusion.diag().double() / confusion.sum(1).clamp_min(1)).mul(100).tolist()
-    groups = class_groups(counts, split["profile"])
+    groups = class_groups(counts, split["profile"], split["minor_fraction"])
     return {
         "dataset": split["dataset"],
         "profile": split["profile"],
