@@ -4,9 +4,24 @@
 #   snakemake --cores all smoke    every stage on synthetic data, in about a minute
 #   snakemake --cores all STUDY    any study in params.yaml
 # params.yaml is the one source of truth; dvc.yaml runs the same stages for `dvc repro`.
+import sys
+from pathlib import Path
+
 from snakemake.utils import min_version
 
 min_version("9.0")
+
+
+# Refuse a params.yaml that is not valid YAML in one line naming the line, before Snakemake's
+# own loader (whose message names none) reads it.
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from procrustean.errors import UserError
+from procrustean.overrides import written_params
+
+try:
+    written_params("params.yaml")
+except UserError as exc:
+    sys.exit(f"procrustean: error: {exc}")
 
 
 configfile: "params.yaml"

@@ -14,11 +14,45 @@ OVERRIDE_DIR = Path(".snakemake/procrustean")
 
 
 def written_params(path: str | Path = DEFAULT_PARAMS) -> dict:
-    """params.yaml as written (no defaults filled), or a UserError saying why it cannot be read."""
+    """params.yaml as written (no defaults filled), or a UserError saying why it cannot be read
+    (for a YAML error: the line and the problem, which Snakemake's own loader does not name)."""
     try:
         return yaml.load(Path(path).read_text(), Loader=UniqueKeyLoader)  # noqa: S506
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark else ""
+        problem = str(getattr(exc, "problem", None) or exc.__class__.__name__).replace("\n", " ")
+        raise UserError(f"{path}:{line} is not valid YAML ({problem}); fix it") from exc
+    except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: cannot be read ({exc.__class__.__name__}); fix it") from exc
+
+
+def typed_overrides(config: dict, written: dict) -> dict:
+    """``config`` with Snakemake's --config strings given their YAML type where params.yaml does
+    not hold a string there: ``--config recipes="{smoke: {epochs: 4}}"`` arrives as '4' and
+    means 4. A string that params.yaml holds as a string (a description) stays one."""
+
+    def fix(value: object, was: object) -> object:
+        if isinstance(value, dict):
+            old = was if isinstance(was, dict) else {}
+            return {k: fix(v, old.get(k)) for k, v in value.items()}
+        if isinstance(value, list):
+            old = was if isinstance(was, list) else []
+            return [fix(v, old[i] if i < len(old) else None) for i, v in enumerate(value)]
+        if isinstance(value, str) and not isinstance(was, str):
+            try:
+                parsed = yaml.safe_load(value)
+            except yaml.YAMLError:
+                return value
+            if isinstance(parsed, str):  # YAML 1.1 reads 1e-2 as a string; Python does not
+                try:
+                    return float(parsed)
+                except ValueError:
+                    return value
+            return parsed if isinstance(parsed, int | float | bool | list | dict) else value
+        return value
+
+    return fix(config, written)
 
 
 def has_overrides(config: dict, path: str | Path = DEFAULT_PARAMS) -> bool:

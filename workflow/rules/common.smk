@@ -13,7 +13,12 @@ from procrustean.compare import snapshot_baseline
 from procrustean.config import study_runs, validate_params
 from procrustean.errors import UserError
 from procrustean.freshness import Freshness, snakemake_marker
-from procrustean.overrides import effective_params_file, has_overrides
+from procrustean.overrides import (
+    effective_params_file,
+    has_overrides,
+    typed_overrides,
+    written_params,
+)
 from procrustean.paths import (
     PUBLISHED,
     history_path,
@@ -25,6 +30,8 @@ from procrustean.paths import (
 WORKFLOW_START = time.time()
 
 try:
+    # --config values arrive as strings: give them the type params.yaml's keys have
+    config.update(typed_overrides(dict(config), written_params()))
     _source = "params.yaml" + (
         " with --config/--configfile overrides" if has_overrides(config) else ""
     )
@@ -55,7 +62,7 @@ shell.prefix(
 wildcard_constraints:
     study=r"[A-Za-z0-9_]+",
     dataset=r"[A-Za-z0-9_]+",
-    profile=r"exp|step",
+    profile=r"exp|step|balanced",
     ratio=r"\d+",
     method=r"[A-Za-z0-9_]+",
     seed=r"\d+",
