@@ -16,40 +16,10 @@ import pytest
 import yaml
 
 from procrustean.data.split import run_split
-from tests.conftest import require_fashion_mnist, run_cli, write_params
+from tests.conftest import require_fashion_mnist, run_cli, split_args, train_args, write_params
 
-SPLIT = [
-    "--study",
-    "smoke",
-    "--dataset",
-    "synthetic",
-    "--profile",
-    "step",
-    "--ratio",
-    "10",
-    "--out",
-    "out/split.json",
-    "--summary",
-    "out/summary.json",
-]
-TRAIN = [
-    "--study",
-    "smoke",
-    "--dataset",
-    "synthetic",
-    "--method",
-    "ce",
-    "--seed",
-    "0",
-    "--split",
-    "split.json",
-    "--checkpoint",
-    "out/model.pt",
-    "--history",
-    "out/history.json",
-    "--device",
-    "cpu",
-]
+SPLIT = split_args(out="out/split.json", summary="out/summary.json")[1:]
+TRAIN = train_args(checkpoint="out/model.pt", history="out/history.json")[1:]
 
 
 @dataclass

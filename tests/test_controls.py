@@ -181,10 +181,10 @@ def test_holm_corrects_within_the_accuracy_family():
     runs = _runs(0.2)
     runs = pd.concat([runs, runs.assign(family="fm-exp-r10")])
     long = claims_table(runs, ["ce", "mfw"], [])[1]
-    top = long[long.family == "accuracy"]
+    top = long[long.holm_family == "accuracy"]
     assert len(top) == 2  # one top-1 comparison per imbalanced family
     assert list(top.holm_p) == pytest.approx(stats.holm(list(top.p)))
-    mech = long[long.family == "mechanism"].dropna(subset=["p"])
+    mech = long[long.holm_family == "mechanism"].dropna(subset=["p"])
     assert list(mech.holm_p) == pytest.approx(stats.holm(list(mech.p)))
 
 

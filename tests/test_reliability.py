@@ -16,7 +16,15 @@ import torch
 
 from procrustean.errors import UserError
 from procrustean.evaluate import load_checkpoint
-from tests.conftest import BIN, cli_env, run_cli, write_params
+from tests.conftest import (
+    BIN,
+    cli_env,
+    evaluate_args,
+    run_cli,
+    split_args,
+    train_args,
+    write_params,
+)
 from tests.workflow_helpers import fresh_clone, run
 
 pytestmark = pytest.mark.slow
@@ -24,53 +32,9 @@ PROV = ".prov.json"
 
 # One small setting: every stage runs for a few seconds.
 STAGES = {
-    "split": [
-        "split",
-        "--study",
-        "smoke",
-        "--dataset",
-        "synthetic",
-        "--profile",
-        "step",
-        "--ratio",
-        "10",
-        "--out",
-        "split.json",
-        "--summary",
-        "summary.json",
-    ],
-    "train": [
-        "train",
-        "--study",
-        "smoke",
-        "--dataset",
-        "synthetic",
-        "--method",
-        "mfw",
-        "--seed",
-        "0",
-        "--split",
-        "split.json",
-        "--checkpoint",
-        "model.pt",
-        "--history",
-        "history.json",
-        "--device",
-        "cpu",
-    ],
-    "evaluate": [
-        "evaluate",
-        "--dataset",
-        "synthetic",
-        "--split",
-        "split.json",
-        "--checkpoint",
-        "model.pt",
-        "--out",
-        "metrics.json",
-        "--device",
-        "cpu",
-    ],
+    "split": split_args(),
+    "train": train_args(method="mfw"),
+    "evaluate": evaluate_args(),
 }
 OUTPUTS = {
     "split": ["split.json", "summary.json"],

@@ -16,7 +16,7 @@ from procrustean.config import validate_params
 from procrustean.data.split import run_split
 from procrustean.evaluate import evaluate, load_checkpoint
 from procrustean.train import TrainJob, learning_rate, train
-from tests.conftest import BIN, cli_env, write_params
+from tests.conftest import BIN, cli_env, train_args, write_params
 
 
 @pytest.fixture
@@ -125,25 +125,7 @@ def test_evaluate_refuses_checkpoint_of_another_split(workdir, params):
 def _train_cmd(out: str) -> list[str]:
     return [
         str(BIN / "procrustean"),
-        "train",
-        "--study",
-        "smoke",
-        "--dataset",
-        "synthetic",
-        "--method",
-        "mfw",
-        "--seed",
-        "3",
-        "--split",
-        "split.json",
-        "--checkpoint",
-        f"{out}/model.pt",
-        "--history",
-        f"{out}/history.json",
-        "--device",
-        "cpu",
-        "--threads",
-        "1",
+        *train_args("mfw", "3", f"{out}/model.pt", f"{out}/history.json"),
     ]
 
 
