@@ -208,7 +208,7 @@ def claims_table(runs: pd.DataFrame, methods: list[str], settings: list[str]):
                     "setting": family,
                     "claim": c.name,
                     "measure": c.measure,
-                    "family": c.family,
+                    "holm_family": c.family,
                     "mean": ci.mean,
                     "ci_low": ci.low,
                     "ci_high": ci.high,
@@ -224,8 +224,8 @@ def claims_table(runs: pd.DataFrame, methods: list[str], settings: list[str]):
         note = pd.DataFrame({"note": ["no claim can be tested with this study's methods"]})
         return note, frame
     frame["holm_p"] = float("nan")
-    for fam in frame.family.unique():
-        mask = frame.family == fam
+    for fam in frame.holm_family.unique():
+        mask = frame.holm_family == fam
         frame.loc[mask, "holm_p"] = stats.holm(frame.loc[mask, "p"].tolist())
     frame["verdict"] = [
         verdict(ci, c, h) if ci.n else "not measurable here (not recorded)"
@@ -236,7 +236,7 @@ def claims_table(runs: pd.DataFrame, methods: list[str], settings: list[str]):
         digits = 2 if c.column in ("top1", "gradient_ratio", "gradient_ratio_clean") else 3
         rows.append(
             {
-                "mean [95% CI] (n)": f"{ci.text(digits, c.base is not None)} ({r.n})",
+                "mean [95% CI] (n)": f"{ci.text(digits, c.base is not None or c.control)} ({r.n})",
                 "p (Holm)": _p(r.holm_p),
                 "Wilcoxon p": _p(r.wilcoxon_p),
                 "wins": f"{r.wins}/{r.n}" if r.n else "-",
