@@ -115,7 +115,7 @@ def detectable_effect(values: pd.Series | list[float], power: float = POWER) -> 
     rough = (crit + float(stats.t.ppf(power, df))) * sd / math.sqrt(n)  # the central-t estimate
     if not rough > 1e-12:
         return 0.0  # no spread: any effect is detected
-    high = 3 * rough
-    if math.isnan(shortfall(high)):  # the noncentral t fails this far out: keep the estimate
+    try:
+        return float(brentq(shortfall, 0.0, 3 * rough))
+    except ValueError:  # scipy's noncentral t gives NaN (few pairs, far tails): the estimate
         return rough
-    return float(brentq(shortfall, 0.0, high))
