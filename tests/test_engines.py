@@ -251,3 +251,33 @@ def test_scoped_invalidation_in_both_engines(snakemade):
         }, status
     finally:
         params_file.write_text(original)
+
+
+def test_a_study_written_in_params_yaml_alone_runs_under_both_engines(tmp_path):
+    """A new study in params.yaml: Snakemake lists its jobs with no edit of the Snakefile; DVC's
+    run-config refuses in one line naming `procrustean dvc-yaml`, after which `dvc repro --dry`
+    lists its stages."""
+    repo = fresh_clone(tmp_path / "repo")
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    text = (repo / "params.yaml").read_text().rstrip("\n")
+    text += (
+        "\n  fresh:\n    recipe: smoke\n    datasets:\n    - synthetic\n    profiles:\n    - step\n"
+    )
+    text += "    ratios:\n    - 10\n    minor_fraction: 0.5\n    methods:\n    - ce\n    seeds:\n    - 7\n"
+    assert "fresh" not in params["studies"]
+    (repo / "params.yaml").write_text(text)
+    jobs = snakemake_jobs(run(["snakemake", "-n", "fresh"], repo).stdout)
+    assert jobs == {"split": 1, "train": 1, "evaluate": 1, "report": 1, "fresh": 1}, jobs
+    refused = run(["dvc", "repro", "report@fresh"], repo, check=False)
+    assert refused.returncode != 0
+    assert "regenerate them with 'procrustean dvc-yaml'" in refused.stdout + refused.stderr
+    assert "dvc.yaml: stage groups for" in run(["procrustean", "dvc-yaml"], repo).stdout
+    dry = run(["dvc", "repro", "--dry", "report@fresh"], repo).stdout
+    for stage in (
+        "run-config@fresh",
+        "split-fresh@",
+        "train-fresh@",
+        "evaluate-fresh@",
+        "report@fresh",
+    ):
+        assert f"Running stage '{stage}" in dry, dry[-3000:]
