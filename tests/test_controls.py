@@ -42,6 +42,8 @@ def test_p_values_match_scipy():
     assert stats.t_test_p(v, 1.0) == pytest.approx(sp.ttest_1samp(v, 1.0).pvalue)
     assert stats.wilcoxon_p(v) == pytest.approx(sp.wilcoxon(v).pvalue)
     assert math.isnan(stats.wilcoxon_p([0.0, 0.0])) and math.isnan(stats.t_test_p([1.0]))
+    # no spread: every minor image predicted major in both runs is as clear as a claim gets
+    assert stats.t_test_p([1.0, 1.0], 0.5) == 0.0 and stats.t_test_p([0.5, 0.5], 0.5) == 1.0
 
 
 def test_detectable_effect_has_the_stated_power():

@@ -71,11 +71,13 @@ POWER = 0.80
 
 
 def t_test_p(values: pd.Series | list[float], null: float = 0.0) -> float:
-    """Two-sided one-sample t-test p-value of the mean against ``null`` (NaN for n < 2 or no
-    spread)."""
+    """Two-sided one-sample t-test p-value of the mean against ``null`` (NaN for n < 2; with no
+    spread, 0 when every value differs from ``null`` and 1 when all equal it)."""
     v = pd.Series(values, dtype=float).dropna()
-    if len(v) < 2 or float(v.std(ddof=1)) == 0:
+    if len(v) < 2:
         return math.nan
+    if float(v.std(ddof=1)) == 0:  # the limit as the spread vanishes
+        return 1.0 if float(v.mean()) == null else 0.0
     return float(stats.ttest_1samp(v, null).pvalue)
 
 
