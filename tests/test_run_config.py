@@ -194,3 +194,27 @@ def test_dvc_yaml_groups_are_generated_from_the_studies(tmp_path, params):
     target.write_text(text.replace(dvc_yaml.END, ""))
     with pytest.raises(UserError, match="marker lines are missing"):
         dvc_yaml.check(committed, str(target))
+
+
+@pytest.mark.skipif(not (REPO / ".git").exists(), reason="DVC runs only inside a git checkout")
+def test_the_committed_lock_records_every_run_config_as_current():
+    """dvc.lock's run-config entries name today's params and stage code: otherwise a fresh clone's
+    `dvc status` lists them although Snakemake and `procrustean status` find nothing to do.
+    After an edit of params.yaml or stage code: `dvc commit -f run-config@<study>` per study."""
+    import json
+    import subprocess
+
+    from tests.conftest import BIN, cli_env
+
+    studies = list(yaml.safe_load((REPO / "params.yaml").read_text())["studies"])
+    proc = subprocess.run(
+        [str(BIN / "dvc"), "status", "--json", *(f"run-config@{s}" for s in studies)],
+        cwd=REPO,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    changed = json.loads(proc.stdout or "{}")
+    assert changed == {}, f"refresh with: dvc commit -f {' '.join(changed)}; {changed}"
