@@ -16,7 +16,7 @@ min_version("9.0")
 # own loader (whose message names none) reads it.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from procrustean.errors import UserError
-from procrustean.overrides import written_params
+from procrustean.engines.overrides import written_params
 
 try:
     written_params("params.yaml")
@@ -38,7 +38,7 @@ include: "workflow/rules/report.smk"
 
 
 # One target rule per study in params.yaml, named after it: a study added there needs nothing here.
-for _study in config["studies"]:
+for _study in PARAMS.studies:
 
     rule:
         name:
@@ -51,7 +51,7 @@ for _study in config["studies"]:
 
 onstart:
     # Outside git (a tarball), keep the results as they arrived: the closing comparison's baseline.
-    snapshot_baseline(config)
+    snapshot_baseline(PARAMS)
 
 
 onsuccess:

@@ -31,12 +31,14 @@ from pathlib import Path
 import torch
 import yaml
 
+from procrustean.config import resolve_entry
 from procrustean.data.imbalance import class_counts
 from procrustean.data.split import make_split
+from procrustean.entries import Dataset
 from procrustean.fileio import write_json
 from procrustean.models import build_model
-from procrustean.progress import Progress
 from procrustean.train import Trainer, TrainJob
+from procrustean.ui.progress import Progress
 
 PARAMS = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
 DATASET = {
@@ -68,18 +70,23 @@ def recipe(size: dict, **changes) -> dict:
     }
 
 
+def dataset(size: dict) -> Dataset:
+    """The synthetic dataset at the size's images per class, resolved."""
+    return resolve_entry(
+        "dataset", {**DATASET, "max_per_class": size["max_per_class"]}, "synthetic"
+    )
+
+
 def engine_rate(
     workdir: Path, device: str, size: dict, method: str, tag: str, **recipe_changes
 ) -> float:
     """Median img/s of the engine's epochs after the first (warm-up)."""
     job = TrainJob(
-        dataset="synthetic",
-        dataset_cfg={**DATASET, "max_per_class": size["max_per_class"]},
-        recipe="paper",
-        recipe_cfg=recipe(size, **recipe_changes),
-        method=method,
-        method_cfg=METHODS[method],
+        dataset=dataset(size),
+        recipe=resolve_entry("recipe", recipe(size, **recipe_changes), "paper"),
+        method=resolve_entry("method", METHODS[method], method),
         seed=0,
+        params_file="(benchmark)",
         split_path=str(workdir / "split.json"),
         checkpoint=str(workdir / f"{method}-{tag}.pt"),
         history=str(workdir / f"{method}-{tag}.json"),
@@ -160,9 +167,7 @@ def main() -> None:
     rates = result["img_per_s"]
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        split = make_split(
-            "synthetic", {**DATASET, "max_per_class": size["max_per_class"]}, "exp", 100, 0.5
-        )
+        split = make_split(dataset(size), "exp", 100, 0.5)
         write_json(workdir / "split.json", split)
         result["images_per_epoch"] = split["num_train"]
         for amp in (False, True):

@@ -3,6 +3,7 @@ engines' bookkeeping (no training)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import statistics
@@ -12,9 +13,9 @@ import time
 from pathlib import Path
 
 from procrustean.config import load_params, study_runs, study_settings
-from procrustean.dvcsync import stage_files
+from procrustean.engines.dvcsync import stage_files
+from procrustean.engines.run_config import write_run_configs
 from procrustean.fileio import write_json
-from procrustean.lineage import hash_inputs, stable_record, write_provenance
 from procrustean.paths import (
     history_path,
     metrics_path,
@@ -23,7 +24,7 @@ from procrustean.paths import (
     split_path,
     split_summary_path,
 )
-from procrustean.run_config import write_run_configs
+from procrustean.provenance import hash_inputs, stable_record, write_provenance
 
 BIN = Path(sys.executable).parent
 
@@ -66,7 +67,9 @@ def stand_ins(repo: Path, study: str = "paper", history_epochs: int = 200) -> in
             out, summary = split_path(study, s), split_summary_path(study, s)
             write_json(out, {"format": 1, "dataset": s.dataset, "stand_in": True})
             write_json(summary, {"dataset": s.dataset, "stand_in": True})
-            write_provenance("split", [out, summary], stable_record({}, {}), "stand-in")
+            write_provenance(
+                "split", [out, summary], stable_record({}, {}), "stand-in", "params.yaml"
+            )
             files += 3
         files += len(write_run_configs(params, study).written)
         classes = 10
@@ -85,11 +88,19 @@ def stand_ins(repo: Path, study: str = "paper", history_epochs: int = 200) -> in
             Path(model).parent.mkdir(parents=True, exist_ok=True)
             Path(model).write_bytes(os.urandom(4096))
             write_provenance(
-                "train", [hist, model], stable_record({}, hash_inputs([split])), "stand-in"
+                "train",
+                [hist, model],
+                stable_record({}, hash_inputs([split])),
+                "stand-in",
+                "params.yaml",
             )
             write_json(metrics, {"top1": 50.0, "stand_in": True})
             write_provenance(
-                "evaluate", [metrics], stable_record({}, hash_inputs([split, model])), "stand-in"
+                "evaluate",
+                [metrics],
+                stable_record({}, hash_inputs([split, model])),
+                "stand-in",
+                "params.yaml",
             )
             files += 5
         outputs = report_outputs(study)
@@ -98,7 +109,9 @@ def stand_ins(repo: Path, study: str = "paper", history_epochs: int = 200) -> in
             Path(out).write_text("stand-in\n")
         inputs = [metrics_path(study, r) for r in study_runs(params, study)]
         inputs += [history_path(study, r) for r in study_runs(params, study)]
-        write_provenance("report", outputs, stable_record({}, hash_inputs(inputs)), "stand-in")
+        write_provenance(
+            "report", outputs, stable_record({}, hash_inputs(inputs)), "stand-in", "params.yaml"
+        )
         return files + len(outputs) + 1
     finally:
         os.chdir(cwd)
@@ -202,7 +215,7 @@ def measure(repo: Path, workdir: Path, repeats: int, study: str = "paper") -> di
         ),
     }
     params = load_params(clone / "params.yaml")
-    stages = len(stage_files({**params, "studies": {study: params["studies"][study]}}))
+    stages = len(stage_files(dataclasses.replace(params, studies={study: params.study(study)})))
     return {
         "study": study,
         "stages": stages,

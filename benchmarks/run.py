@@ -81,13 +81,13 @@ PAPER_EPOCH_IMAGES = 12406  # CIFAR-10-LT, ratio 100: the smallest paper epoch (
 
 def paper_pass_images() -> tuple[int, int]:
     """Images in one CIFAR-10-LT epoch's clean and held-out passes under the paper recipe."""
-    from procrustean.config import load_params, with_defaults
+    from procrustean.config import load_params
     from procrustean.data.imbalance import class_counts
 
-    recipe = with_defaults("recipe", load_params(REPO / "params.yaml")["recipes"]["paper"])
+    recipe = load_params(REPO / "params.yaml").recipe("paper")
     counts = class_counts(10, 5000, "exp", 100)
-    clean = sum(min(recipe["diagnostic_per_class"], n) for n in counts)
-    heldout = sum(min(recipe["heldout_per_class"], 5000 - n) for n in counts)
+    clean = sum(min(recipe.diagnostic_per_class, n) for n in counts)
+    heldout = sum(min(recipe.heldout_per_class, 5000 - n) for n in counts)
     return clean, heldout
 
 

@@ -17,11 +17,12 @@ from PIL import Image
 
 from procrustean import cpu_mode
 from procrustean import train as train_module
+from procrustean.config import resolve_entry
 from procrustean.data.split import make_split
 from procrustean.fileio import write_json
 from procrustean.models import build_model
-from procrustean.progress import Progress
 from procrustean.train import Trainer, TrainJob
+from procrustean.ui.progress import Progress
 
 REPO = Path(__file__).resolve().parents[1]
 METHOD_NAMES = ("ce", "mfw", "mixup", "ldam")  # ce, then the methods whose overhead is measured
@@ -66,21 +67,19 @@ class EngineBench:
 
     def __init__(self, workdir: Path, per_class: int, batch: int, model: str, threads: int) -> None:
         self.workdir, self.batch, self.model, self.threads = workdir, batch, model, threads
-        self.cfg = dataset_cfg(per_class)
-        split = make_split("synthetic", self.cfg, "exp", 1, 0.5)  # balanced: every step full
+        self.cfg = resolve_entry("dataset", dataset_cfg(per_class), "synthetic")
+        split = make_split(self.cfg, "exp", 1, 0.5)  # balanced: every step full
         write_json(workdir / "split.json", split)
         self.trainers: dict[str, Trainer] = {}
 
     def trainer(self, method: str) -> Trainer:
         if method not in self.trainers:
             job = TrainJob(
-                dataset="synthetic",
-                dataset_cfg=self.cfg,
-                recipe="bench",
-                recipe_cfg=recipe(self.batch, self.model),
-                method=method,
-                method_cfg=METHODS[method],
+                dataset=self.cfg,
+                recipe=resolve_entry("recipe", recipe(self.batch, self.model), "bench"),
+                method=resolve_entry("method", METHODS[method], method),
                 seed=0,
+                params_file="(benchmark)",
                 split_path=str(self.workdir / "split.json"),
                 checkpoint=str(self.workdir / f"{method}.pt"),
                 history=str(self.workdir / f"{method}.json"),

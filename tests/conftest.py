@@ -11,6 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from procrustean.config import load_params, resolve_params
+from procrustean.data.split import run_split
+from procrustean.entries import Params
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 IN_CI = os.environ.get("CI") == "true"
@@ -92,3 +96,13 @@ def evaluate_args(checkpoint: str = "model.pt", out: str = "metrics.json") -> li
     """``procrustean evaluate`` arguments for a smoke checkpoint made on split.json."""
     return ["evaluate", "--dataset", "synthetic", "--split", "split.json",
             "--checkpoint", checkpoint, "--out", out, "--device", "cpu", "--threads", "1"]  # fmt: skip
+
+
+def resolved(params: dict, source: str = "params.yaml") -> Params:
+    """A params dict validated, defaults filled and typed, as load_params returns it."""
+    return resolve_params(params, source, source)
+
+
+def smoke_split(profile: str, ratio: int, out: str, summary: str) -> dict:
+    """The smoke study's split of the synthetic data, from ./params.yaml."""
+    return run_split(load_params("params.yaml"), "smoke", "synthetic", profile, ratio, out, summary)

@@ -15,8 +15,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from procrustean.data.split import run_split
-from tests.conftest import require_fashion_mnist, run_cli, split_args, train_args, write_params
+from tests.conftest import (
+    require_fashion_mnist,
+    run_cli,
+    smoke_split,
+    split_args,
+    train_args,
+    write_params,
+)
 
 SPLIT = split_args(out="out/split.json", summary="out/summary.json")[1:]
 TRAIN = train_args(checkpoint="out/model.pt", history="out/history.json")[1:]
@@ -281,12 +287,8 @@ def base(tmp_path_factory, repo_params) -> Path:
 
     os.chdir(folder)
     try:
-        run_split(
-            "params.yaml", "smoke", "synthetic", "step", "10", "split.json", "split.summary.json"
-        )
-        run_split(
-            "params.yaml", "smoke", "synthetic", "exp", "10", "other.json", "other.summary.json"
-        )
+        smoke_split("step", 10, "split.json", "split.summary.json")
+        smoke_split("exp", 10, "other.json", "other.summary.json")
     finally:
         os.chdir(cwd)
     run_cli(

@@ -16,8 +16,8 @@ import torch
 import torchvision
 import yaml
 
-from procrustean import cli
 from procrustean.data.imbalance import class_counts, class_groups, select_indices_ldam
+from procrustean.ui import cli
 from tests.conftest import REPO, write_params
 
 
@@ -189,7 +189,7 @@ def test_cifar_pipeline_on_fixture_archives(cifar_workdir):
     from procrustean.paths import history_path, metrics_path, model_path, split_path
 
     params = load_params("params.yaml")
-    assert params["datasets"]["cifar10"]["selection"] == "ldam"  # the default for CIFAR
+    assert params.dataset("cifar10").selection == "ldam"  # the default for CIFAR
     for s in study_settings(params, "paper"):
         out = split_path("paper", s)
         assert (

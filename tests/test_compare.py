@@ -6,10 +6,11 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from procrustean.compare import compare_study, max_abs_diff
-from procrustean.config import study_runs, validate_params
+from procrustean.checks.compare import compare_study, max_abs_diff
+from procrustean.config import study_runs
 from procrustean.fileio import write_json
 from procrustean.paths import history_path, metrics_path
+from tests.conftest import resolved
 from tests.workflow_helpers import commit_all
 
 
@@ -20,7 +21,7 @@ def _write_runs(repo: Path, params: dict, top1: float) -> None:
 
 
 def test_identical_then_how_far_off(tmp_path, params):
-    params = validate_params(params)
+    params = resolved(params)
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     _write_runs(tmp_path, params, 50.0)
     commit_all(tmp_path, "results")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from procrustean.compare import DIFFER, IDENTICAL, NOT_JUDGED, REPRODUCED, compare_study
-from procrustean.conclusions import (
+from procrustean.checks.compare import DIFFER, IDENTICAL, NOT_JUDGED, REPRODUCED, compare_study
+from procrustean.checks.conclusions import (
     RULES,
     Drift,
     drifts,
@@ -21,12 +21,12 @@ from procrustean.conclusions import (
     seed_sd,
     table_path,
 )
-from procrustean.config import Run, Setting, study_runs, validate_params
+from procrustean.checks.verify import rederive, run_logged
+from procrustean.config import Run, Setting, study_runs
 from procrustean.errors import UserError
 from procrustean.fileio import write_json
 from procrustean.paths import history_path, metrics_path
-from procrustean.verify import rederive, run_logged
-from tests.conftest import run_cli, write_params
+from tests.conftest import resolved, run_cli, write_params
 from tests.workflow_helpers import commit_all
 
 STEP, EXP = "synthetic-step-r10", "synthetic-exp-r10"
@@ -67,12 +67,12 @@ def _write_tables(repo: Path, edits: dict[str, tuple[str, str]] | None = None) -
 @pytest.fixture
 def repo(tmp_path: Path, params: dict) -> tuple[Path, dict]:
     """A git repository with the smoke study's four runs and its tables committed."""
-    params = validate_params(params)
+    params = resolved(params)
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     for run in study_runs(params, "smoke"):
         _write_run(tmp_path, run, TOP1[run.setting.name, run.method])
     _write_tables(tmp_path)
-    write_params(tmp_path, params)
+    write_params(tmp_path, params.as_dict())
     commit_all(tmp_path, "smoke results")
     return tmp_path, params
 
@@ -332,7 +332,7 @@ def test_failed_rederivation_names_its_log(tmp_path, capsys, monkeypatch):
     )
     fake.chmod(0o755)
     env = {**os.environ, "PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}"}
-    monkeypatch.setattr("procrustean.verify.tool_env", lambda: env)
+    monkeypatch.setattr("procrustean.checks.verify.tool_env", lambda: env)
     log = tmp_path / "logs" / "verify-snakemake.log"
     with pytest.raises(UserError, match=r"snakemake exit 1\); Snakemake's log: .*verify-snakemake"):
         rederive(tmp_path, ["smoke"], "1", log=log, label="verify smoke")
@@ -345,13 +345,13 @@ def test_verify_with_a_stand_in_snakemake(repo, tmp_path, capsys, monkeypatch):
     """verify's plumbing, with a stand-in for Snakemake that restores the committed files:
     progress on stderr, Snakemake's output in the clone's log, the clone removed; a run the
     re-derivation did not make is a difference for verify."""
-    from procrustean.verify import verify
+    from procrustean.checks.verify import verify
 
     path, params = repo
     fake = tmp_path / "bin" / "snakemake"
     fake.parent.mkdir()
     env = {**os.environ, "PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}"}
-    monkeypatch.setattr("procrustean.verify.tool_env", lambda: env)
+    monkeypatch.setattr("procrustean.checks.verify.tool_env", lambda: env)
     monkeypatch.chdir(path)
     restore = "git checkout -q HEAD -- results/smoke\n"
     fake.write_text(f"#!/bin/sh\n{restore}echo '1 of 1 steps (100%) done'\n")
@@ -369,7 +369,7 @@ def test_verify_with_a_stand_in_snakemake(repo, tmp_path, capsys, monkeypatch):
 
 
 def test_after_run_prints_the_same_summary(repo, capsys, monkeypatch):
-    from procrustean.after_run import report_comparisons
+    from procrustean.engines.after_run import report_comparisons
 
     path, params = repo
     _rederive(path, params, {(STEP, "ce"): 50.6})

@@ -1,21 +1,35 @@
 """params.yaml validation: one line naming the key and the rule, from the API and the CLI."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from procrustean.config import load_params, study_runs, validate_params
 from procrustean.errors import UserError
-from tests.conftest import REPO, run_cli, write_params
+from tests.conftest import REPO, resolved, run_cli, write_params
 
 
-def test_repository_params_are_valid():
+def test_repository_params_load_into_frozen_typed_entries(repo_params):
     params = load_params(REPO / "params.yaml")
-    assert {"smoke", "quick", "paper"} <= set(params["studies"])
+    assert {"smoke", "quick", "paper"} <= set(params.studies)
+    assert params.source == str(REPO / "params.yaml")
+    quick = params.study_recipe("quick")
+    assert isinstance(quick.epochs, int) and quick.resources.cpus >= 1
+    assert quick.lr_decays == tuple(tuple(d) for d in repo_params["recipes"]["quick"]["lr_decays"])
+    mfw = params.method("mfw")
+    assert mfw.mixing.name == "mfw" and mfw.mixing.layers == tuple(mfw.mixing.layers)
+    assert mfw.loss.name == "ce" and mfw.loss.tau is None  # no such constant for ce
+    # the typed entry and the mapping recorded in provenance are the same resolved values
+    assert mfw.record() == {"mfw": params.as_dict()["methods"]["mfw"]}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        mfw.sampler = "balanced"  # type: ignore[misc]
+    with pytest.raises(UserError, match="unknown method 'nope'; known methods: "):
+        params.method("nope")
 
 
 def test_paper_study_grid(repo_params):
-    runs = study_runs(validate_params(repo_params), "paper")
+    runs = study_runs(resolved(repo_params), "paper")
     s = repo_params["studies"]["paper"]
     assert len(runs) == 2 * 2 * 2 * len(s["methods"]) * 3
     assert {r.setting.dataset for r in runs} == {"cifar10", "cifar100"}

@@ -11,6 +11,7 @@ import pytest
 import torch
 from scipy import stats as sp
 
+from procrustean.config import resolve_entry
 from procrustean.data.augment import BatchAugment
 from procrustean.data.imbalance import (
     class_counts,
@@ -91,7 +92,7 @@ def test_clean_pass_gradient_and_minor_to_major():
     images = torch.randint(0, 256, (12, 1, 8, 8), dtype=torch.uint8)
     labels = torch.tensor([0, 1, 2, 3] * 3)
     aug = BatchAugment([0.5], [0.25], 0, False, torch.device("cpu"), False)
-    loss = Loss({}, [30, 30, 3, 3], torch.device("cpu"))
+    loss = Loss(resolve_entry("loss", {"name": "ce"}), [30, 30, 3, 3], torch.device("cpu"))
     with torch.no_grad():  # push every prediction to class 1, a major class
         model.linear.bias.copy_(torch.tensor([0.0, 100.0, 0.0, 0.0]))
     out = clean_pass(model, images, labels, aug, loss.per_sample, major=[0, 1])

@@ -7,8 +7,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from procrustean import dvcsync
-from procrustean.config import validate_params
+from procrustean.engines import dvcsync
+from tests.conftest import resolved
 
 
 def _touch(root: Path, paths: list[str]) -> None:
@@ -19,7 +19,7 @@ def _touch(root: Path, paths: list[str]) -> None:
 
 def test_stages_with_absent_inputs_or_outputs_are_not_committed(tmp_path, monkeypatch, params):
     monkeypatch.chdir(tmp_path)
-    stages = dvcsync.stage_files(validate_params(params))
+    stages = dvcsync.stage_files(resolved(params))
     split = "split-smoke@smoke-synthetic-step-10"
     train = "train-smoke@smoke-smoke-synthetic-step-10-ce-0"
     _touch(tmp_path, stages[split][1] + stages[train][1])
@@ -38,7 +38,7 @@ def test_stages_with_absent_inputs_or_outputs_are_not_committed(tmp_path, monkey
 
 def test_a_refused_group_is_retried_per_stage_and_reported(tmp_path, monkeypatch, params):
     monkeypatch.chdir(tmp_path)
-    stages = dvcsync.stage_files(validate_params(params))
+    stages = dvcsync.stage_files(resolved(params))
     smoke = {n: v for n, v in stages.items() if "smoke" in n}
     for deps, outs in smoke.values():  # folders (report deps, run configs) fill up with files
         _touch(tmp_path, [p for p in [*deps, *outs] if Path(p).suffix])
@@ -51,7 +51,7 @@ def test_a_refused_group_is_retried_per_stage_and_reported(tmp_path, monkeypatch
         return None
 
     monkeypatch.setattr(dvcsync, "_run_commit", fake_commit)
-    result = dvcsync.commit_completed(validate_params(params))
+    result = dvcsync.commit_completed(resolved(params))
     assert "report@smoke" in result.skipped and "report@smoke" not in result.committed
     assert len(result.committed) == len(smoke) - 1
     line = result.line()
@@ -62,7 +62,7 @@ def test_a_refused_group_is_retried_per_stage_and_reported(tmp_path, monkeypatch
 
 def test_stages_params_no_longer_make_are_dropped_from_the_lock(tmp_path, monkeypatch, params):
     monkeypatch.chdir(tmp_path)
-    stages = dvcsync.stage_files(validate_params(params))
+    stages = dvcsync.stage_files(resolved(params))
     kept = "train-smoke@smoke-smoke-synthetic-step-10-ce-0"
     gone = "train-oldstudy@oldstudy-quick-fashion_mnist_1k-step-100-ce-0"
     entry = "    cmd: procrustean train\n    outs:\n    - path: x\n      md5: 0\n      size: 1\n"
@@ -79,7 +79,7 @@ def test_stages_params_no_longer_make_are_dropped_from_the_lock(tmp_path, monkey
 
 def test_a_folder_output_counts_as_new_when_a_file_inside_it_is(tmp_path, monkeypatch, params):
     monkeypatch.chdir(tmp_path)
-    stages = dvcsync.stage_files(validate_params(params))
+    stages = dvcsync.stage_files(resolved(params))
     name = "run-config@smoke"
     assert stages[name] == ([], ["results/smoke/config"])
     inner = tmp_path / "results/smoke/config/train/synthetic/ce.json"
@@ -98,7 +98,7 @@ def test_after_a_run_only_what_it_wrote_is_recorded(tmp_path, monkeypatch, param
     """A fresh clone checks out the run-config files after dvc.lock; a run that did not rewrite
     them leaves their stage's committed entry alone."""
     monkeypatch.chdir(tmp_path)
-    checked = validate_params(params)
+    checked = resolved(params)
     stages = dvcsync.stage_files(checked)
     smoke = {n: v for n, v in stages.items() if "smoke" in n}
     for deps, outs in smoke.values():
@@ -123,13 +123,13 @@ def test_after_run_rewrites_the_run_configs_an_edit_changed_then_records_them(
 ):
     """Snakemake re-trained mfw after an edit of its entry (the content rule); the bookkeeping
     brings mfw's key file in line and records its stage, ce's stays as is."""
-    from procrustean.after_run import record_in_dvc
-    from procrustean.run_config import write_run_configs
+    from procrustean.engines.after_run import record_in_dvc
+    from procrustean.engines.run_config import write_run_configs
 
     monkeypatch.chdir(tmp_path)
     subprocess.run(["git", "init", "-q"], check=True)  # DVC records only inside git
-    before = validate_params(params)
-    for study in before["studies"]:
+    before = resolved(params)
+    for study in before.studies:
         write_run_configs(before, study)
     ce, mfw = (Path(f"results/smoke/config/train/synthetic/{m}.json") for m in ("ce", "mfw"))
     ce_bytes = ce.read_bytes()
@@ -141,11 +141,11 @@ def test_after_run_rewrites_the_run_configs_an_edit_changed_then_records_them(
     for path in tmp_path.rglob("*"):
         os.utime(path, (1000, 1000))
     params["methods"]["mfw"]["mixing"]["p_max"] = 0.25
-    edited = validate_params(params)
+    edited = resolved(params)
     calls: list[list[str]] = []
     monkeypatch.setattr(dvcsync, "_run_commit", lambda targets: calls.append(targets))
     record_in_dvc(edited, "params.yaml", since=2000)
     assert json.loads(mfw.read_text())["params"]["method"]["mfw"]["mixing"]["p_max"] == 0.25
     assert ce.read_bytes() == ce_bytes and ce.stat().st_mtime == 1000
-    with_mfw = [s for s, e in edited["studies"].items() if "mfw" in e["methods"]]
+    with_mfw = [s for s, e in edited.studies.items() if "mfw" in e.methods]
     assert "smoke" in with_mfw and calls == [[f"run-config@{s}" for s in with_mfw]]

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 import torch
 
+from procrustean.config import resolve_entry
 from procrustean.diagnostics import heldout_subset, per_class_accuracy
 from procrustean.errors import UserError
 from procrustean.methods.losses import LDAMLoss, Loss, mixed_unweighted_sum
@@ -45,7 +47,8 @@ def test_per_class_accuracy_marks_empty_classes():
 def test_unweighted_sum_gives_each_samples_own_gradient(loss_cls):
     torch.manual_seed(0)
     counts = [50, 20, 5]
-    loss = loss_cls({"max_margin": 0.5, "scale": 30.0}, counts, torch.device("cpu"))
+    cfg = resolve_entry("loss", {"name": "ldam" if loss_cls is LDAMLoss else "ce"})
+    loss = loss_cls(cfg, counts, torch.device("cpu"))
     head = torch.nn.Linear(4, 3)
     feats = torch.randn(6, 4, requires_grad=True)
     y, y_b = torch.tensor([0, 1, 2, 2, 1, 0]), torch.tensor([1, 1, 0, 2, 0, 2])
@@ -85,7 +88,7 @@ def test_loss_log_checks_every_few_steps_and_names_the_step(monkeypatch):
 
     class Stub:
         class job:  # noqa: N801 - mimics the trainer's attribute
-            recipe = "smoke"
+            recipe = SimpleNamespace(name="smoke")
 
         class progress:  # noqa: N801
             shown: list[float] = []
@@ -211,14 +214,9 @@ def test_heldout_table_marks_the_best_method():
 
 def test_subsets_are_datasets_that_differ_only_in_seed():
     base = {"source": "fashion_mnist", "num_classes": 10, "max_per_class": 150, "seed": 0}
-    params = {
-        "datasets": {
-            "fm_s0": base,
-            "fm_s1": {**base, "seed": 1},
-            "fm_big": {**base, "max_per_class": 300},
-        }
-    }
-    assert dataset_family(params, ["fm_s0", "fm_s1", "fm_big"]) == {
+    raw = {"fm_s0": base, "fm_s1": {**base, "seed": 1}, "fm_big": {**base, "max_per_class": 300}}
+    entries = {name: resolve_entry("dataset", entry, name) for name, entry in raw.items()}
+    assert dataset_family(entries) == {
         "fm_s0": "fm",
         "fm_s1": "fm",
         "fm_big": "fm_big",

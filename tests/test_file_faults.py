@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from procrustean import cli
+from procrustean.ui import cli
 from tests.conftest import IN_CI, split_args, train_args, write_params
 from tests.workflow_helpers import fresh_clone, run, smoke_dvc_targets
 

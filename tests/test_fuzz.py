@@ -23,7 +23,7 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from procrustean import cli
+from procrustean.ui import cli
 from tests.conftest import BIN, REPO, cli_env, evaluate_args, split_args, train_args
 
 LONG = os.environ.get("PROCRUSTEAN_FUZZ") == "long"

@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from procrustean.config import resolve_entry
 from procrustean.methods.losses import build_loss, effective_number_weights, mixed_weighted_loss
 from procrustean.methods.schedules import Weighting, epoch_order
 
@@ -20,7 +21,11 @@ def ce_by_hand(z: list[float], y: int) -> float:
 
 
 def per_sample(name, **cfg):
-    return build_loss({"name": name, **cfg}, COUNTS, CPU).per_sample(LOGITS, TARGETS).tolist()
+    return (
+        build_loss(resolve_entry("loss", {"name": name, **cfg}), COUNTS, CPU)
+        .per_sample(LOGITS, TARGETS)
+        .tolist()
+    )
 
 
 def test_ce():
@@ -44,7 +49,7 @@ def test_ldam():
         shifted = [2 * (v - (m[y] if k == y else 0)) for k, v in enumerate(z)]
         out.append(ce_by_hand(shifted, y))
     assert per_sample("ldam", max_margin=0.5, scale=2.0) == pytest.approx(out, rel=1e-5)
-    assert build_loss({"name": "ldam"}, COUNTS, CPU).normed_classifier
+    assert build_loss(resolve_entry("loss", {"name": "ldam"}), COUNTS, CPU).normed_classifier
 
 
 def test_logit_adjusted():
@@ -72,14 +77,14 @@ def test_effective_number_weights():
 
 
 def test_weighted_loss_matches_torch_weighted_cross_entropy():
-    loss = build_loss({"name": "ce"}, COUNTS, CPU)
+    loss = build_loss(resolve_entry("loss", {"name": "ce"}), COUNTS, CPU)
     w = torch.tensor([0.2, 1.0, 1.8])
     ours = mixed_weighted_loss(loss, LOGITS, TARGETS, TARGETS, torch.ones(2), w)
     assert float(ours) == pytest.approx(float(F.cross_entropy(LOGITS, TARGETS, weight=w)), rel=1e-5)
 
 
 def test_mixed_label_loss_by_hand():
-    loss = build_loss({"name": "ce"}, COUNTS, CPU)
+    loss = build_loss(resolve_entry("loss", {"name": "ce"}), COUNTS, CPU)
     y_b = torch.tensor([1, 0])
     lam = torch.tensor([0.7, 0.4])
     got = float(mixed_weighted_loss(loss, LOGITS, TARGETS, y_b, lam, torch.ones(3)))
@@ -90,11 +95,18 @@ def test_mixed_label_loss_by_hand():
 
 
 def test_drw_defers_weights():
-    sched = Weighting({"name": "drw", "beta": 0.999}, COUNTS, drw_epoch=5, device=CPU)
+    sched = Weighting(
+        resolve_entry("weighting", {"name": "drw", "beta": 0.999}), COUNTS, drw_epoch=5, device=CPU
+    )
     assert sched(4).tolist() == [1.0, 1.0, 1.0]
     assert sched(5).tolist() == pytest.approx(effective_number_weights(COUNTS, 0.999))
-    assert Weighting({"name": "cb", "beta": 0.999}, COUNTS, 5, CPU)(0)[2] > 1
-    assert Weighting({"name": "none"}, COUNTS, 5, CPU)(100).tolist() == [1.0, 1.0, 1.0]
+    assert (
+        Weighting(resolve_entry("weighting", {"name": "cb", "beta": 0.999}), COUNTS, 5, CPU)(0)[2]
+        > 1
+    )
+    assert Weighting(resolve_entry("weighting", {"name": "none"}), COUNTS, 5, CPU)(
+        100
+    ).tolist() == [1.0, 1.0, 1.0]
 
 
 def test_balanced_sampler_equalises_classes():

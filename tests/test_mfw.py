@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from procrustean.data.split import run_split
+from procrustean.config import resolve_entry
+from procrustean.entries import Mixing
 from procrustean.methods.mixing import (
     MFW,
     AdaptiveMFW,
@@ -19,7 +20,7 @@ from procrustean.methods.mixing import (
     uniform_probabilities,
 )
 from procrustean.train import train
-from tests.conftest import write_params
+from tests.conftest import smoke_split, write_params
 from tests.test_train import job
 
 STEP = [500] * 5 + [5] * 5
@@ -34,6 +35,13 @@ CFG = {
     "end_epoch": None,
     "detach_partner": False,
 }
+
+
+def mixing(cfg: dict) -> Mixing:
+    """A mixing entry resolved as load_params resolves it."""
+    return resolve_entry("mixing", cfg)
+
+
 SHAPES = {0: (3, 8, 8), 1: (16, 8, 8), 2: (32, 4, 4), 3: (64, 2, 2)}
 
 
@@ -57,7 +65,7 @@ def test_rank_and_probabilities():
 
 
 def test_plans_keep_labels_lambda_range_and_layers():
-    mfw = MFW({**CFG, "layers": [1, 3]}, STEP, seed=0, epochs=10)
+    mfw = MFW(mixing({**CFG, "layers": [1, 3]}), STEP, seed=0, epochs=10)
     layers = set()
     for i in range(200):
         y = batch(seed=i)
@@ -71,7 +79,7 @@ def test_plans_keep_labels_lambda_range_and_layers():
 
 @pytest.mark.parametrize("layer", [0, 1, 2, 3])
 def test_probability_zero_classes_pass_unchanged(layer):
-    mfw = MFW({**CFG, "layers": [layer]}, STEP, seed=1, epochs=10)
+    mfw = MFW(mixing({**CFG, "layers": [layer]}), STEP, seed=1, epochs=10)
     y = batch()
     plan = mfw.plan(y, 0)
     h = torch.randn(len(y), *SHAPES[layer])
@@ -84,7 +92,7 @@ def test_probability_zero_classes_pass_unchanged(layer):
 
 
 def test_weakened_fraction_matches_p_max_on_step_split():
-    mfw = MFW(CFG, STEP, seed=2, epochs=10)
+    mfw = MFW(mixing(CFG), STEP, seed=2, epochs=10)
     major = minor = weak_major = weak_minor = 0
     for i in range(400):
         y = batch(seed=100 + i)
@@ -100,14 +108,14 @@ def test_weakened_fraction_matches_p_max_on_step_split():
 
 
 def test_lambda_keeps_the_larger_share():
-    mfw = MFW({**CFG, "p_max": 1.0, "gamma": 0.0}, STEP, seed=3, epochs=10)  # every sample
+    mfw = MFW(mixing({**CFG, "p_max": 1.0, "gamma": 0.0}), STEP, seed=3, epochs=10)  # every sample
     lams = torch.cat([mfw.plan(batch(seed=i), 0).lam for i in range(50)])
     assert float(lams.min()) >= 0.5 and float(lams.max()) <= 1.0
     assert 0.70 < float(lams.mean()) < 0.80  # alpha = 1: max(u, 1-u) is uniform on [0.5, 1]
 
 
 def test_epoch_range():
-    mfw = MFW({**CFG, "start_epoch": 2, "end_epoch": 4}, STEP, seed=0, epochs=10)
+    mfw = MFW(mixing({**CFG, "start_epoch": 2, "end_epoch": 4}), STEP, seed=0, epochs=10)
     y = batch()
     assert [mfw.plan(y, e).mixer is not None for e in range(6)] == [
         False,
@@ -122,14 +130,16 @@ def test_epoch_range():
 def test_detached_partner_receives_no_gradient():
     cfg = {**CFG, "p_max": 1.0, "gamma": 0.0, "layers": [3], "detach_partner": True}
     y = batch(8)
-    plan = MFW(cfg, STEP, seed=4, epochs=10).plan(y, 0)
+    plan = MFW(mixing(cfg), STEP, seed=4, epochs=10).plan(y, 0)
     h = torch.randn(8, 4, requires_grad=True)
     plan.mixer(h).sum().backward()
     assert torch.allclose(h.grad, plan.lam.view(-1, 1).expand(8, 4))  # only the own share
 
 
 def test_adaptive_rule():
-    mfw = AdaptiveMFW({**CFG, "name": "mfw_adaptive", "p_max": 0.6, "gamma": 2.0}, STEP, 0, 10)
+    mfw = AdaptiveMFW(
+        mixing({**CFG, "name": "mfw_adaptive", "p_max": 0.6, "gamma": 2.0}), STEP, 0, 10
+    )
     assert mfw.p == rank_probabilities(STEP, 0.6, 2.0)  # before the first measurement
     mfw.end_epoch([0.9, 0.5, 0.1, 0.1, 0.9, 0.1, 0.1, 0.1, 0.1, 0.3])
     assert mfw.p == pytest.approx([0.6, 0.6 * 0.5**2, 0, 0, 0.6, 0, 0, 0, 0, 0.6 * 0.25**2])
@@ -146,7 +156,7 @@ def smoke_dir(tmp_path: Path, params: dict, monkeypatch) -> Path:
     }
     write_params(tmp_path, params)
     monkeypatch.chdir(tmp_path)
-    run_split("params.yaml", "smoke", "synthetic", "step", "10", "split.json", "split.summary.json")
+    smoke_split("step", 10, "split.json", "split.summary.json")
     return tmp_path
 
 

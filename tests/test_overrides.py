@@ -9,8 +9,8 @@ import subprocess
 import pytest
 import yaml
 
+from procrustean.engines.overrides import typed_overrides, written_params
 from procrustean.errors import UserError
-from procrustean.overrides import typed_overrides, written_params
 from tests.conftest import BIN, REPO, cli_env
 
 

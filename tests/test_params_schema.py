@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from procrustean.config import _schema, validate_params, with_defaults
+from procrustean.config import ENTRY_TYPES, _schema, resolve_entry, validate_params
 from procrustean.data.imbalance import PROFILES
 from procrustean.data.sources import SOURCES
+from procrustean.entries import Entry
 from procrustean.errors import UserError
 from procrustean.methods.losses import LOSSES
 from procrustean.methods.mixing import MIXINGS
@@ -92,7 +93,11 @@ def test_every_key_is_described_and_every_optional_key_has_a_default(kind):
     ],
 )
 def test_defaults_are_filled_per_name(kind, entry, expected):
-    assert with_defaults(kind, entry) == expected
+    typed = resolve_entry(kind, entry)
+    if isinstance(typed, Entry):
+        assert dict(typed.resolved) == expected
+    else:
+        assert typed == ENTRY_TYPES[kind].of(expected)
 
 
 def test_validation_fills_defaults_and_the_run_records_them(params):

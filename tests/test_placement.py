@@ -6,14 +6,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-from procrustean.placement import GPUS_ENV, LOCK_DIR_ENV, should_place, slot_order, visible_gpus
+from procrustean.engines.placement import (
+    GPUS_ENV,
+    LOCK_DIR_ENV,
+    should_place,
+    slot_order,
+    visible_gpus,
+)
 from tests.conftest import BIN, cli_env, write_params
 from tests.test_train import workdir  # noqa: F401 - fixture used by name
 
 HOLDER = """
 import os, sys, time
 from pathlib import Path
-from procrustean.placement import acquire
+from procrustean.engines.placement import acquire
 slot = acquire(int(sys.argv[1]), say=lambda t: None, timeout=float(sys.argv[2]))
 print("none" if slot is None else f"{slot.gpu} {slot.index} {os.environ['CUDA_VISIBLE_DEVICES']}",
       flush=True)

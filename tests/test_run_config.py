@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from procrustean.cli import main
-from procrustean.config import validate_params
-from procrustean.freshness import stage_key, study_stages
-from procrustean.lineage import stage_code_hashes
-from procrustean.run_config import study_keys, write_run_configs
+from procrustean.checks.freshness import stage_key, study_stages
+from procrustean.engines.run_config import study_keys, write_run_configs
+from procrustean.entries import Params
+from procrustean.provenance import stage_code_hashes
 from procrustean.stage_params import train_params
-from tests.conftest import REPO, write_params
+from procrustean.ui.cli import main
+from tests.conftest import REPO, resolved, write_params
 
 ROOT = "results/smoke/config"
 TRAIN_CE = f"{ROOT}/train/synthetic/ce.json"
@@ -26,23 +26,23 @@ TRAIN_MFW = f"{ROOT}/train/synthetic/mfw.json"
 
 @pytest.fixture
 def smoke(params):
-    return validate_params(params)
+    return resolved(params)
 
 
 def _times(paths: list[str]) -> dict[str, int]:
     return {p: Path(p).stat().st_mtime_ns for p in paths}
 
 
-def _expected_files(params: dict) -> list[str]:
+def _expected_files(params: Params) -> list[str]:
     """The smoke study's key files: one per split setting, per dataset and method for training,
     per dataset for evaluation, one for the report."""
-    study = params["studies"]["smoke"]
-    settings = [f"{d}-{p}-r{r}" for d in study["datasets"] for p in study["profiles"]
-                for r in study["ratios"]]  # fmt: skip
+    study = params.study("smoke")
+    settings = [f"{d}-{p}-r{r}" for d in study.datasets for p in study.profiles
+                for r in study.ratios]  # fmt: skip
     return sorted(
         [f"{ROOT}/split/{s}.json" for s in settings]
-        + [f"{ROOT}/train/{d}/{m}.json" for d in study["datasets"] for m in study["methods"]]
-        + [f"{ROOT}/evaluate/{d}.json" for d in study["datasets"]]
+        + [f"{ROOT}/train/{d}/{m}.json" for d in study.datasets for m in study.methods]
+        + [f"{ROOT}/evaluate/{d}.json" for d in study.datasets]
         + [f"{ROOT}/report/report.json"]
     )
 
@@ -65,7 +65,7 @@ def test_one_file_per_stage_group_holding_its_params_and_code(tmp_path, monkeypa
     assert content["code"] == stage_code_hashes("train")
     assert "src/procrustean/methods/mixing.py" in content["code"]
     assert content == study_keys(smoke, "smoke")[TRAIN_MFW]
-    # the other groups hold their stage's key as procrustean.freshness computes it
+    # the other groups hold their stage's key as procrustean.checks.freshness computes it
     stages = study_stages(smoke, "smoke")
     for stage in stages.values():
         if stage.kind != "train":
@@ -79,9 +79,9 @@ def test_an_edit_rewrites_only_the_files_it_touches(tmp_path, monkeypatch, smoke
     again = write_run_configs(smoke, "smoke")
     assert again.written == [] and sorted(again.unchanged) == sorted(first)
     assert _times(first) == before  # unchanged files keep their times (and DVC's cached hash)
-    edited = copy.deepcopy(smoke)
+    edited = smoke.as_dict()
     edited["methods"]["mfw"]["mixing"]["p_max"] = 0.25
-    changed = write_run_configs(edited, "smoke").written
+    changed = write_run_configs(resolved(edited), "smoke").written
     assert changed == [TRAIN_MFW]
     assert (
         json.loads(Path(TRAIN_MFW).read_text())["params"]["method"]["mfw"]["mixing"]["p_max"]
@@ -91,11 +91,11 @@ def test_an_edit_rewrites_only_the_files_it_touches(tmp_path, monkeypatch, smoke
         p: t for p, t in before.items() if p not in changed
     }
     # the recipe is every training run's: both training files, nothing else
-    edited["recipes"][smoke["studies"]["smoke"]["recipe"]]["epochs"] += 1
-    assert sorted(write_run_configs(edited, "smoke").written) == [TRAIN_CE, TRAIN_MFW]
+    edited["recipes"][smoke.study("smoke").recipe]["epochs"] += 1
+    assert sorted(write_run_configs(resolved(edited), "smoke").written) == [TRAIN_CE, TRAIN_MFW]
     # a dataset entry is read by its splits, training runs and evaluation, not by the report
     edited["datasets"]["synthetic"]["test_per_class"] += 1
-    assert sorted(write_run_configs(edited, "smoke").written) == [
+    assert sorted(write_run_configs(resolved(edited), "smoke").written) == [
         p for p in _expected_files(smoke) if "/report/" not in p
     ]
 
@@ -103,10 +103,11 @@ def test_an_edit_rewrites_only_the_files_it_touches(tmp_path, monkeypatch, smoke
 def test_a_method_taken_out_of_the_study_loses_its_file(tmp_path, monkeypatch, smoke):
     monkeypatch.chdir(tmp_path)
     write_run_configs(smoke, "smoke")
-    fewer = copy.deepcopy(smoke)
-    fewer["studies"]["smoke"]["methods"] = [
-        m for m in smoke["studies"]["smoke"]["methods"] if m != "mfw"
+    fewer_dict = smoke.as_dict()
+    fewer_dict["studies"]["smoke"]["methods"] = [
+        m for m in smoke.study("smoke").methods if m != "mfw"
     ]
+    fewer = resolved(fewer_dict)
     done = write_run_configs(fewer, "smoke")
     assert done.removed == [TRAIN_MFW]
     assert not Path(TRAIN_MFW).exists()
@@ -131,9 +132,9 @@ def test_the_cli_writes_every_key_file_and_nothing_on_bad_input(
     args = ["--params", str(write_params(tmp_path, params)), "run-config", "--study", "smoke"]
     assert main(args) == 0
     assert _files_on_disk(tmp_path / "results") == [
-        p.removeprefix("results/") for p in _expected_files(params)
+        p.removeprefix("results/") for p in _expected_files(resolved(params))
     ]
-    n = len(_expected_files(params))
+    n = len(_expected_files(resolved(params)))
     assert f"{n} files ({n} written, 0 unchanged, 0 removed)" in capsys.readouterr().out
     assert main(args) == 0
     assert f"{n} files (0 written, {n} unchanged, 0 removed)" in capsys.readouterr().out
@@ -146,7 +147,7 @@ def test_the_cli_writes_every_key_file_and_nothing_on_bad_input(
 
 
 def test_run_config_depends_on_every_stage_code_file():
-    """dvc.yaml's run-config deps are the stage code (procrustean.lineage): a code edit reaches
+    """dvc.yaml's run-config deps are the stage code (procrustean.provenance): a code edit reaches
     DVC through them (and the key files run-config rewrites), as dvc.yaml's header says."""
     deps = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]["run-config"]["do"]["deps"]
     code = {f for kind in ("split", "train", "evaluate", "report") for f in stage_code_hashes(kind)}
@@ -177,7 +178,7 @@ def test_dvc_yaml_groups_are_generated_from_the_studies(tmp_path, params):
 
     committed = yaml.safe_load((REPO / "params.yaml").read_text())
     text = (REPO / "dvc.yaml").read_text()
-    assert dvc_yaml.render(committed, text) == text
+    assert dvc_yaml.render(resolved(committed), text) == text
     target = tmp_path / "dvc.yaml"
     target.write_text(text)
     grown = copy.deepcopy(committed)
@@ -185,15 +186,16 @@ def test_dvc_yaml_groups_are_generated_from_the_studies(tmp_path, params):
     with pytest.raises(
         UserError, match=r"do not match params.yaml's studies .*'procrustean dvc-yaml'"
     ):
-        dvc_yaml.check(grown, str(target))
-    assert dvc_yaml.write(grown, str(target)) and not dvc_yaml.write(grown, str(target))
-    dvc_yaml.check(grown, str(target))
+        dvc_yaml.check(resolved(grown), str(target))
+    assert dvc_yaml.write(resolved(grown), str(target))
+    assert not dvc_yaml.write(resolved(grown), str(target))
+    dvc_yaml.check(resolved(grown), str(target))
     stages = yaml.safe_load(target.read_text())["stages"]
     assert stages["train-fresh"]["matrix"]["seed"] == "${studies.fresh.seeds}"
     assert stages["train-fresh"]["cmd"] == stages["train-smoke"]["cmd"]  # the shared body
     target.write_text(text.replace(dvc_yaml.END, ""))
     with pytest.raises(UserError, match="marker lines are missing"):
-        dvc_yaml.check(committed, str(target))
+        dvc_yaml.check(resolved(committed), str(target))
 
 
 @pytest.mark.skipif(not (REPO / ".git").exists(), reason="DVC runs only inside a git checkout")

@@ -8,6 +8,7 @@ import time
 import pytest
 import torch
 
+from procrustean.config import resolve_entry
 from procrustean.data.sources import FASHION_MNIST_FILES, cifar, fashion_mnist, synthetic
 from procrustean.errors import UserError
 from tests.conftest import require_fashion_mnist
@@ -24,16 +25,19 @@ SYN = {
 
 
 def test_synthetic_shapes_and_determinism():
-    a, b = synthetic(SYN), synthetic(SYN)
+    a, b = (
+        synthetic(resolve_entry("dataset", SYN, "synthetic")),
+        synthetic(resolve_entry("dataset", SYN, "synthetic")),
+    )
     assert a.train_images.shape == (120, 1, 12, 12) and a.train_images.dtype == torch.uint8
     assert a.test_images.shape == (40, 1, 12, 12)
     assert torch.equal(a.train_images, b.train_images) and torch.equal(a.test_labels, b.test_labels)
-    c = synthetic({**SYN, "seed": 6})
+    c = synthetic(resolve_entry("dataset", {**SYN, "seed": 6}, "synthetic"))
     assert not torch.equal(a.train_images, c.train_images)
 
 
 def test_synthetic_is_class_conditional_not_noise():
-    data = synthetic({**SYN, "max_per_class": 200})
+    data = synthetic(resolve_entry("dataset", {**SYN, "max_per_class": 200}, "synthetic"))
     x = data.train_images.float().flatten(1)
     means = torch.stack([x[data.train_labels == c].mean(0) for c in range(4)])
     nearest = torch.cdist(x, means).argmin(1)

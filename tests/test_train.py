@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -12,11 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from procrustean.config import validate_params
-from procrustean.data.split import run_split
 from procrustean.evaluate import evaluate, load_checkpoint
 from procrustean.train import TrainJob, learning_rate, train
-from tests.conftest import BIN, cli_env, train_args, write_params
+from tests.conftest import BIN, cli_env, resolved, smoke_split, train_args, write_params
 
 
 @pytest.fixture
@@ -26,20 +25,18 @@ def workdir(tmp_path: Path, params: dict, monkeypatch) -> Path:
     params["recipes"]["smoke"]["drw_epoch"] = 1
     write_params(tmp_path, params)
     monkeypatch.chdir(tmp_path)
-    run_split("params.yaml", "smoke", "synthetic", "step", "10", "split.json", "split.summary.json")
+    smoke_split("step", 10, "split.json", "split.summary.json")
     return tmp_path
 
 
 def job(params: dict, method: str, out: str, seed: int = 0, recipe: str = "smoke") -> TrainJob:
-    p = validate_params(params)
+    p = resolved(params)
     return TrainJob(
-        dataset="synthetic",
-        dataset_cfg=p["datasets"]["synthetic"],
-        recipe=recipe,
-        recipe_cfg=p["recipes"][recipe],
-        method=method,
-        method_cfg=p["methods"][method],
+        dataset=p.dataset("synthetic"),
+        recipe=p.recipe(recipe),
+        method=p.method(method),
         seed=seed,
+        params_file=p.source,
         split_path="split.json",
         checkpoint=f"{out}/model.pt",
         history=f"{out}/history.json",
@@ -48,8 +45,11 @@ def job(params: dict, method: str, out: str, seed: int = 0, recipe: str = "smoke
     )
 
 
-def test_learning_rate_schedule():
-    recipe = {"lr": 0.1, "warmup_epochs": 5, "lr_decays": [[160, 0.01], [180, 0.0001]]}
+def test_learning_rate_schedule(params):
+    recipe = resolved(params).recipe("smoke")
+    recipe = dataclasses.replace(
+        recipe, lr=0.1, warmup_epochs=5, lr_decays=((160, 0.01), (180, 0.0001))
+    )
     assert learning_rate(recipe, 0) == pytest.approx(0.02)
     assert learning_rate(recipe, 4) == pytest.approx(0.1)
     assert learning_rate(recipe, 159) == pytest.approx(0.1)
@@ -73,15 +73,13 @@ def test_ce_learns_well_above_chance(workdir, params):
     params["recipes"]["smoke"].update(epochs=6, lr_decays=[[5, 0.1]], drw_epoch=5)
     params["datasets"]["synthetic"]["max_per_class"] = 200
     write_params(workdir, params)
-    run_split(
-        "params.yaml", "smoke", "synthetic", "exp", "1", "balanced.json", "balanced.summary.json"
-    )
+    smoke_split("exp", 1, "balanced.json", "balanced.summary.json")
     j = job(params, "ce", "runs/ce")
     j.split_path = "balanced.json"
     train(j)
     metrics = evaluate(
+        resolved(params),
         "synthetic",
-        params["datasets"]["synthetic"],
         "balanced.json",
         "runs/ce/model.pt",
         "metrics.json",
@@ -108,11 +106,11 @@ def test_evaluate_refuses_checkpoint_of_another_split(workdir, params):
     from procrustean.errors import UserError
 
     train(job(params, "ce", "runs/ce"))
-    run_split("params.yaml", "smoke", "synthetic", "exp", "10", "other.json", "other.summary.json")
+    smoke_split("exp", 10, "other.json", "other.summary.json")
     with pytest.raises(UserError, match="made on a split with sha256"):
         evaluate(
+            resolved(params),
             "synthetic",
-            params["datasets"]["synthetic"],
             "other.json",
             "runs/ce/model.pt",
             "m.json",
@@ -133,7 +131,7 @@ def test_sigkill_mid_epoch_then_resume_is_byte_identical(workdir, params):
     params["recipes"]["smoke"]["epochs"] = 4
     params["datasets"]["synthetic"]["max_per_class"] = 600  # a few seconds per epoch
     write_params(workdir, params)
-    run_split("params.yaml", "smoke", "synthetic", "step", "10", "split.json", "split.summary.json")
+    smoke_split("step", 10, "split.json", "split.summary.json")
     env = cli_env()
     subprocess.run(_train_cmd("whole"), cwd=workdir, env=env, check=True, capture_output=True)
 

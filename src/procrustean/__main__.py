@@ -1,5 +1,5 @@
 import sys
 
-from procrustean.cli import main
+from procrustean.ui.cli import main
 
 sys.exit(main())

@@ -1,4 +1,5 @@
-"""Load and validate params.yaml; resolve a study's grid and one run's effective settings."""
+"""Load params.yaml: check it against the schema and the cross-field rules, fill every default
+(the only place defaults are filled), and type it (``procrustean.entries``); a study's grid."""
 
 from __future__ import annotations
 
@@ -12,6 +13,18 @@ from typing import Any
 import jsonschema
 import yaml
 
+from procrustean.entries import (
+    Dataset,
+    Entry,
+    Loss,
+    Method,
+    Mixing,
+    Params,
+    Part,
+    Recipe,
+    Study,
+    Weighting,
+)
 from procrustean.errors import UserError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -68,14 +81,6 @@ def _fill(instance: Any, schema: dict) -> None:
                 _fill(value, extra)
 
 
-def with_defaults(kind: str, entry: dict) -> dict:
-    """A copy of one catalogue entry (``kind`` as in the schema's $defs: dataset, recipe, loss,
-    weighting, mixing, method, study) with the schema's defaults filled in."""
-    filled = copy.deepcopy(entry)
-    _fill(filled, {"$ref": f"#/$defs/{kind}"})
-    return filled
-
-
 def _message(err: jsonschema.ValidationError) -> str:
     if err.validator == "enum" and err.schema_path and "propertyNames" in err.schema_path:
         return (
@@ -116,7 +121,7 @@ def validate_params(params: Any, source: str = "params.yaml") -> dict:
             )
     filled = copy.deepcopy(params)
     _fill(filled, _schema())
-    from procrustean.validation import check_cross_field  # refusals only, never outputs
+    from procrustean.ui.validation import check_cross_field  # refusals only, never outputs
 
     check_cross_field(filled, source)
     return filled
@@ -138,15 +143,16 @@ class UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
-def load_params(path: str | Path = DEFAULT_PARAMS) -> dict:
-    """Read params.yaml and validate it; every entry point starts here."""
+def read_yaml(path: str | Path) -> Any:
+    """A params file as written (no defaults filled), or a UserError saying why it cannot be read
+    (for a YAML error: the line and the problem, which Snakemake's own loader does not name)."""
     path = Path(path)
     if not path.is_file():
         raise UserError(
             f"{path}: params file not found; run from the repository root or pass --params"
         )
     try:
-        params = yaml.load(path.read_text(), Loader=UniqueKeyLoader)  # noqa: S506 - safe loader
+        return yaml.load(path.read_text(), Loader=UniqueKeyLoader)  # noqa: S506 - safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark else ""
@@ -156,26 +162,43 @@ def load_params(path: str | Path = DEFAULT_PARAMS) -> dict:
         raise UserError(
             f"{path}: cannot be read as a text file ({exc.__class__.__name__}); give a params file"
         ) from exc
-    return validate_params(params, str(path))
 
 
-SINGULAR = {"datasets": "dataset", "recipes": "recipe", "methods": "method", "studies": "study"}
+def load_params(path: str | Path = DEFAULT_PARAMS) -> Params:
+    """Read a params file, validate it and resolve it into types; every entry point starts here."""
+    params = read_yaml(path)
+    return Params.build(validate_params(params, str(path)), str(path))
 
 
-def lookup(params: dict, catalogue: str, name: str) -> dict:
-    """One entry of a catalogue, or a UserError listing the known names."""
-    entries = params[catalogue]
-    if name not in entries:
-        raise UserError(
-            f"unknown {SINGULAR[catalogue]} '{name}'; known {catalogue}: {', '.join(sorted(entries))} "
-            f"(add it to params.yaml under '{catalogue}:')"
-        )
-    return entries[name]
+ENTRY_TYPES: dict[str, type[Entry] | type[Part]] = {
+    "dataset": Dataset,
+    "recipe": Recipe,
+    "method": Method,
+    "study": Study,
+    "loss": Loss,
+    "weighting": Weighting,
+    "mixing": Mixing,
+}
 
 
-def minor_fraction(params: dict, study: str) -> float:
-    """The fraction of classes a study's step profile makes minor."""
-    return float(lookup(params, "studies", study)["minor_fraction"])
+def resolve_entry(kind: str, entry: dict, name: str = "") -> Any:
+    """One catalogue entry or method part on its own (``kind`` as in the schema's $defs),
+    validated, with the defaults filled as ``load_params`` fills them, and typed: for code that
+    builds a single component (tests, benchmarks)."""
+    schema = {"$ref": f"#/$defs/{kind}", "$defs": _schema()["$defs"]}
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(entry))
+    if errors:
+        raise UserError(f"{kind} {name or entry!r}: {_message(errors[0])}")
+    filled = copy.deepcopy(entry)
+    _fill(filled, {"$ref": f"#/$defs/{kind}"})
+    typed = ENTRY_TYPES[kind]
+    return typed.build(name, filled) if issubclass(typed, Entry) else typed.of(filled)
+
+
+def resolve_params(params: dict, source: str, path: str | Path) -> Params:
+    """Validate and type params already read (Snakemake's config, with its overrides); ``path``
+    is the file the stages will read them from."""
+    return Params.build(validate_params(params, source), str(path))
 
 
 @dataclass(frozen=True, order=True)
@@ -200,21 +223,20 @@ class Run:
     seed: int
 
 
-def study_settings(params: dict, study: str) -> list[Setting]:
+def study_settings(params: Params, study: str) -> list[Setting]:
     """The study's splits, in grid order."""
-    s = lookup(params, "studies", study)
+    s = params.study(study)
     return [
-        Setting(d, p, int(r))
-        for d, p, r in itertools.product(s["datasets"], s["profiles"], s["ratios"])
+        Setting(d, p, int(r)) for d, p, r in itertools.product(s.datasets, s.profiles, s.ratios)
     ]
 
 
-def study_runs(params: dict, study: str) -> list[Run]:
+def study_runs(params: Params, study: str) -> list[Run]:
     """The study's training runs, in grid order."""
-    s = lookup(params, "studies", study)
+    s = params.study(study)
     return [
         Run(setting, m, int(seed))
         for setting in study_settings(params, study)
-        for m in s["methods"]
-        for seed in s["seeds"]
+        for m in s.methods
+        for seed in s.seeds
     ]

@@ -11,10 +11,11 @@ from procrustean.data.imbalance import class_groups, group_rule
 from procrustean.data.sources import load_source
 from procrustean.data.split import read_split
 from procrustean.diagnostics import predict, rounded
+from procrustean.entries import Params
 from procrustean.errors import UserError
 from procrustean.fileio import atomic_group, sha256_file, write_json
-from procrustean.lineage import now, stable_record, write_provenance
 from procrustean.models import build_model
+from procrustean.provenance import now, stable_record, write_provenance
 from procrustean.runtime import configure, describe, select_device
 from procrustean.stage_params import evaluate_params
 
@@ -37,8 +38,8 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> dic
 
 
 def evaluate(
+    params: Params,
     dataset: str,
-    dataset_cfg: dict,
     split_path: str,
     checkpoint_path: str,
     out: str,
@@ -46,6 +47,7 @@ def evaluate(
     threads: int | None = None,
 ) -> dict:
     """Evaluate a checkpoint on the dataset's test set and write the metrics JSON."""
+    dataset_cfg = params.dataset(dataset)
     started = now()
     dev = select_device(device)
     configure(dev, threads)
@@ -57,7 +59,7 @@ def evaluate(
             f"{checkpoint_path}: made on a split with sha256 {str(ckpt.get('split_sha256'))[:12]}..., "
             f"not {split_path} ({split_sha[:12]}...); evaluate it with its own split or retrain"
         )
-    raw = load_source(dataset, dataset_cfg)
+    raw = load_source(dataset_cfg)
     model = build_model(**ckpt["model_config"]).to(dev)
     model.load_state_dict(ckpt["model"])
     norm = ckpt["normalization"]
@@ -65,11 +67,11 @@ def evaluate(
     logits = predict(model, raw.test_images, augment)
     metrics = metrics_from_predictions(logits.argmax(1).cpu(), raw.test_labels, split)
     inputs = {split_path: split_sha, checkpoint_path: sha256_file(checkpoint_path)}
-    resolved = evaluate_params({"datasets": {dataset: dataset_cfg}}, dataset)
+    resolved = evaluate_params(dataset_cfg)
     stable = stable_record(resolved, inputs, seed=ckpt["provenance"].get("seed"))
     with atomic_group():
         write_json(out, metrics)
-        write_provenance("evaluate", [out], stable, started, describe(dev))
+        write_provenance("evaluate", [out], stable, started, params.source, describe(dev))
     return metrics
 
 

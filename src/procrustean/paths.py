@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from procrustean.config import Run, Setting, study_runs, study_settings
+from procrustean.entries import Params
 
 SPLIT = "data/splits/{study}/{setting}.json"
 SPLIT_SUMMARY = "results/{study}/splits/{setting}.json"
@@ -57,7 +58,7 @@ def run_config_dir(study: str) -> str:
 
 
 def key_path(study: str, kind: str, name: str) -> str:
-    """The key file DVC's ``kind`` stage depends on (its params and code, procrustean.freshness)."""
+    """The key file DVC's ``kind`` stage depends on (its params and code, procrustean.checks.freshness)."""
     return KEY.format(study=study, kind=kind, name=name)
 
 
@@ -89,7 +90,7 @@ def report_outputs(study: str) -> list[str]:
     ]
 
 
-def study_outputs(params: dict, study: str) -> list[str]:
+def study_outputs(params: Params, study: str) -> list[str]:
     """Every file a study's stages write (provenance records included), in grid order."""
     out: list[str] = []
     for s in study_settings(params, study):

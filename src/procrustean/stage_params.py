@@ -1,57 +1,47 @@
 """The resolved params each stage records: one function per stage.
 
-A stage writes these in its provenance record; the staleness rule (procrustean.freshness)
+A stage writes these in its provenance record; the staleness rule (procrustean.checks.freshness)
 computes them from the current params and compares. One function serves both, so the two can
 never disagree about what a stage's params are.
 """
 
 from __future__ import annotations
 
-from procrustean.config import lookup, minor_fraction, with_defaults
+from procrustean.entries import Dataset, Method, Params, Recipe, Study
 
 
-def split_params(params: dict, study: str, dataset: str, profile: str, ratio: int) -> dict:
+def split_params(dataset: Dataset, study: Study, profile: str, ratio: int) -> dict:
     """An imbalanced split: its dataset entry, profile, ratio and the study's minor fraction."""
     return {
-        "dataset": {dataset: lookup(params, "datasets", dataset)},
+        "dataset": dataset.record(),
         "profile": profile,
         "ratio": int(ratio),
-        "minor_fraction": minor_fraction(params, study),
+        "minor_fraction": float(study.minor_fraction),
     }
 
 
-def run_params(
-    dataset: tuple[str, dict],
-    recipe: tuple[str, dict],
-    method: tuple[str, dict],
-    seed: int,
-) -> dict:
-    """A training run: its (name, entry) for dataset, recipe and method, defaults filled, and
-    its seed."""
+def run_params(dataset: Dataset, recipe: Recipe, method: Method, seed: int) -> dict:
+    """A training run: its resolved dataset, recipe and method entries, and its seed."""
     return {
-        "dataset": {dataset[0]: with_defaults("dataset", dataset[1])},
-        "recipe": {recipe[0]: with_defaults("recipe", recipe[1])},
-        "method": {method[0]: with_defaults("method", method[1])},
+        "dataset": dataset.record(),
+        "recipe": recipe.record(),
+        "method": method.record(),
         "seed": seed,
     }
 
 
-def train_params(params: dict, study: str, dataset: str, method: str, seed: int) -> dict:
+def train_params(params: Params, study: str, dataset: str, method: str, seed: int) -> dict:
     """A training run of ``study``, looked up in ``params``."""
-    recipe = lookup(params, "studies", study)["recipe"]
     return run_params(
-        (dataset, lookup(params, "datasets", dataset)),
-        (recipe, lookup(params, "recipes", recipe)),
-        (method, lookup(params, "methods", method)),
-        seed,
+        params.dataset(dataset), params.study_recipe(study), params.method(method), seed
     )
 
 
-def evaluate_params(params: dict, dataset: str) -> dict:
+def evaluate_params(dataset: Dataset) -> dict:
     """An evaluation: the dataset entry (its test set)."""
-    return {"dataset": {dataset: lookup(params, "datasets", dataset)}}
+    return {"dataset": dataset.record()}
 
 
-def report_params(params: dict, study: str) -> dict:
+def report_params(study: Study) -> dict:
     """A study's report: the study entry."""
-    return {"study": {study: lookup(params, "studies", study)}}
+    return {"study": study.record()}

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import torch
 
-from procrustean.config import with_defaults
 from procrustean.data.augment import BatchAugment, channel_stats
 from procrustean.data.imbalance import class_groups, group_rule, major_classes
 from procrustean.data.sources import load_source
@@ -29,17 +28,18 @@ from procrustean.diagnostics import (
     rounded,
     stratified_subset,
 )
+from procrustean.entries import Dataset, Method, Recipe
 from procrustean.errors import UserError
 from procrustean.fileio import atomic_group, save_torch, sha256_file, write_json
-from procrustean.lineage import content_identity, now, stable_record, write_provenance
 from procrustean.methods import build_method
 from procrustean.methods.losses import mixed_unweighted_sum, mixed_weighted_loss
 from procrustean.methods.schedules import epoch_order
 from procrustean.models import build_model
-from procrustean.progress import Progress
+from procrustean.provenance import content_identity, now, stable_record, write_provenance
 from procrustean.runtime import configure, describe, select_device
-from procrustean.scalars import ScalarLog
 from procrustean.stage_params import run_params
+from procrustean.ui.progress import Progress
+from procrustean.ui.scalars import ScalarLog
 
 CHECKPOINT_FORMAT = 1
 SYNC_EVERY = 50  # steps between reads of the device's losses (finiteness check, progress)
@@ -49,13 +49,11 @@ SYNC_EVERY = 50  # steps between reads of the device's losses (finiteness check,
 class TrainJob:
     """Everything one training run reads: resolved params entries, inputs and outputs."""
 
-    dataset: str
-    dataset_cfg: dict
-    recipe: str
-    recipe_cfg: dict
-    method: str
-    method_cfg: dict
+    dataset: Dataset
+    recipe: Recipe
+    method: Method
     seed: int
+    params_file: str  # the params file the entries came from (recorded in provenance)
     split_path: str
     checkpoint: str
     history: str
@@ -65,37 +63,29 @@ class TrainJob:
     resolved: dict = field(init=False)
 
     def __post_init__(self) -> None:
-        self.dataset_cfg = with_defaults("dataset", self.dataset_cfg)
-        self.recipe_cfg = with_defaults("recipe", self.recipe_cfg)
-        self.method_cfg = with_defaults("method", self.method_cfg)
-        self.resolved = run_params(
-            (self.dataset, self.dataset_cfg),
-            (self.recipe, self.recipe_cfg),
-            (self.method, self.method_cfg),
-            self.seed,
-        )
+        self.resolved = run_params(self.dataset, self.recipe, self.method, self.seed)
 
     @property
     def resume_path(self) -> Path:
         return Path(f"{self.checkpoint}.resume.pt")
 
 
-def learning_rate(recipe: dict, epoch: int) -> float:
+def learning_rate(recipe: Recipe, epoch: int) -> float:
     """LDAM-DRW's schedule at 0-based ``epoch``: linear warm-up, then step decays."""
-    base, warm = recipe["lr"], recipe["warmup_epochs"]
+    base, warm = recipe.lr, recipe.warmup_epochs
     if epoch < warm:
         return base * (epoch + 1) / warm
     factor = 1.0
-    for start, f in sorted(recipe["lr_decays"]):
+    for start, f in sorted(recipe.lr_decays):
         if epoch >= start:
             factor = f
     return base * factor
 
 
 def _check_sizes(job: TrainJob, n: int) -> None:
-    if job.recipe_cfg["batch_size"] > n:
+    if job.recipe.batch_size > n:
         raise UserError(
-            f"recipes.{job.recipe}.batch_size is {job.recipe_cfg['batch_size']} but the split has only "
+            f"recipes.{job.recipe.name}.batch_size is {job.recipe.batch_size} but the split has only "
             f"{n} training images; lower batch_size below {n}"
         )
 
@@ -104,20 +94,20 @@ class Trainer:
     """One run's state: model, optimiser, method, generators and history."""
 
     def __init__(self, job: TrainJob, progress: Progress | None = None) -> None:
-        self.job, self.recipe = job, job.recipe_cfg
+        self.job, self.recipe = job, job.recipe
         self.device = select_device(job.device)
         configure(
             self.device,
-            job.threads or self.recipe["resources"]["cpus"],
-            deterministic=self.recipe["deterministic"],
+            job.threads or self.recipe.resources.cpus,
+            deterministic=self.recipe.deterministic,
         )
-        self.split = read_split(job.split_path, job.dataset)
+        self.split = read_split(job.split_path, job.dataset.name)
         self.split_sha = sha256_file(job.split_path)
-        raw = load_source(job.dataset, job.dataset_cfg)
+        raw = load_source(job.dataset)
         images, labels = split_tensors(self.split, raw)
         kept = torch.tensor(self.split["indices"], dtype=torch.int64)
         held = heldout_subset(
-            raw.train_labels, kept, self.recipe["heldout_per_class"], job.dataset_cfg["seed"]
+            raw.train_labels, kept, self.recipe.heldout_per_class, job.dataset.seed
         )
         self.heldout_images = raw.train_images[held].to(self.device)
         self.heldout_labels = raw.train_labels[held]
@@ -132,26 +122,26 @@ class Trainer:
         self.labels = labels.to(self.device)
         mean, std = channel_stats(images)
         self.norm = {"mean": mean, "std": std}
-        cl = bool(self.recipe["channels_last"])
+        cl = self.recipe.channels_last
         self.augment = BatchAugment(
             mean,
             std,
-            job.dataset_cfg["crop_padding"],
-            job.dataset_cfg["flip"],
+            job.dataset.crop_padding,
+            job.dataset.flip,
             self.device,
             cl,
         )
-        diag_n = self.recipe["diagnostic_per_class"]
-        self.diag_idx = stratified_subset(labels, diag_n, job.dataset_cfg["seed"])
-        self.amp = bool(self.recipe["amp"]) and self.device.type == "cuda"
+        diag_n = self.recipe.diagnostic_per_class
+        self.diag_idx = stratified_subset(labels, diag_n, job.dataset.seed)
+        self.amp = self.recipe.amp and self.device.type == "cuda"
 
         torch.manual_seed(job.seed)
-        epochs = self.recipe["epochs"]
+        epochs = self.recipe.epochs
         self.method = build_method(
-            job.method_cfg, self.counts, job.seed, epochs, self.recipe["drw_epoch"], self.device
+            job.method, self.counts, job.seed, epochs, self.recipe.drw_epoch, self.device
         )
         self.model_config = {
-            "name": self.recipe["model"],
+            "name": self.recipe.model,
             "num_classes": self.num_classes,
             "in_channels": int(images.shape[1]),
             "normed": self.method.normed_classifier,
@@ -161,9 +151,9 @@ class Trainer:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer = torch.optim.SGD(
             self.model.parameters(),
-            lr=self.recipe["lr"],
-            momentum=self.recipe["momentum"],
-            weight_decay=self.recipe["weight_decay"],
+            lr=self.recipe.lr,
+            momentum=self.recipe.momentum,
+            weight_decay=self.recipe.weight_decay,
         )
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.gen_order = torch.Generator().manual_seed(job.seed * 2 + 1)
@@ -245,7 +235,7 @@ class Trainer:
 
     def train_epoch(self) -> dict:
         """One pass over the split; returns the epoch's history entry."""
-        e, batch = self.epoch, self.recipe["batch_size"]
+        e, batch = self.epoch, self.recipe.batch_size
         lr = learning_rate(self.recipe, e)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -259,7 +249,7 @@ class Trainer:
         losses = _LossLog(self, e, lr)
         steps = math.ceil(len(order) / batch)
         self.model.train()
-        self.progress.start_epoch(e, self.recipe["epochs"], steps)
+        self.progress.start_epoch(e, self.recipe.epochs, steps)
         for step, start in enumerate(range(0, len(order), batch)):
             n = min(batch, len(order) - start)
             if n < 2:  # batch norm needs two samples
@@ -334,8 +324,8 @@ class Trainer:
         """Train to the recipe's last epoch, resuming if possible, then write the outputs."""
         started = now()
         self.try_resume()
-        epochs = self.recipe["epochs"]
-        scalars = ScalarLog(self.job.tensorboard_dir if self.recipe["tensorboard"] else None)
+        epochs = self.recipe.epochs
+        scalars = ScalarLog(self.job.tensorboard_dir if self.recipe.tensorboard else None)
         try:
             while self.epoch < epochs:
                 entry = self.train_epoch()
@@ -353,6 +343,7 @@ class Trainer:
                 [self.job.history, self.job.checkpoint],
                 {**self.stable, "timing": self.progress.summary()},
                 started,
+                self.job.params_file,
                 describe(self.device),
             )
         self.job.resume_path.unlink(missing_ok=True)
@@ -360,8 +351,8 @@ class Trainer:
     def history_record(self) -> dict:
         """The run's per-epoch evidence with what is needed to read it."""
         return {
-            "dataset": self.job.dataset,
-            "method": self.job.method,
+            "dataset": self.job.dataset.name,
+            "method": self.job.method.name,
             "seed": self.job.seed,
             "profile": self.split["profile"],
             "ratio": self.split["ratio"],
@@ -369,13 +360,13 @@ class Trainer:
             "groups": self.groups,
             "group_rule": group_rule(self.counts, self.split["profile"]),
             "diagnostic_subset": {
-                "per_class": self.recipe["diagnostic_per_class"],
+                "per_class": self.recipe.diagnostic_per_class,
                 "class_counts": torch.bincount(
                     self.labels_cpu[self.diag_idx], minlength=self.num_classes
                 ).tolist(),
             },
             "heldout_subset": {
-                "per_class": self.recipe["heldout_per_class"],
+                "per_class": self.recipe.heldout_per_class,
                 "class_counts": torch.bincount(
                     self.heldout_labels, minlength=self.num_classes
                 ).tolist(),
@@ -420,7 +411,7 @@ class _LossLog:
                     raise UserError(
                         f"non-finite training loss ({value}) at epoch {self.epoch + 1}, step "
                         f"{step + 1} (lr {self.lr:g}); lower "
-                        f"recipes.{self.trainer.job.recipe}.lr or check the data"
+                        f"recipes.{self.trainer.job.recipe.name}.lr or check the data"
                     )
                 self.total += value
             self.trainer.progress.loss(values[-1])

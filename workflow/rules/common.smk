@@ -9,11 +9,11 @@ from pathlib import Path
 SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
 
-from procrustean.compare import snapshot_baseline
-from procrustean.config import study_runs, validate_params
+from procrustean.checks.compare import snapshot_baseline
+from procrustean.config import resolve_params, study_runs
 from procrustean.errors import UserError
-from procrustean.freshness import Freshness, snakemake_marker
-from procrustean.overrides import (
+from procrustean.checks.freshness import Freshness, snakemake_marker
+from procrustean.engines.overrides import (
     effective_params_file,
     has_overrides,
     typed_overrides,
@@ -35,19 +35,21 @@ try:
     _source = "params.yaml" + (
         " with --config/--configfile overrides" if has_overrides(config) else ""
     )
-    config.update(validate_params(config, _source))
+    # The params resolved once into types; `config` keeps the resolved plain data for Snakemake.
+    PARAMS = resolve_params(config, _source, "params.yaml")
+    config.update(PARAMS.as_dict())
     # --config/--configfile change only `config`: the jobs read the file named here, which holds
     # exactly the merged parameters (params.yaml itself when there is no override).
     PARAMS_FILE = effective_params_file(config)
 except UserError as exc:
     sys.exit(f"procrustean: error: {exc}")
 
-# Up to date is a matter of content (procrustean.freshness), never of timestamps or Snakemake's
+# Up to date is a matter of content (procrustean.checks.freshness), never of timestamps or Snakemake's
 # own metadata: a real input is marked ancient when the stage that makes it is current (else its
 # re-run must reach its consumers), and a job whose outputs the content rule finds out of date
 # gets one extra input, a marker newer than its outputs. The workflow profile (profiles/default)
 # sets rerun-triggers to mtime alone so that nothing else decides.
-FRESHNESS = Freshness(config)
+FRESHNESS = Freshness(PARAMS)
 
 # The venv's tools (procrustean, dvc) come first on PATH in every job, local or on a cluster;
 # they import this repository's src/ and read PARAMS_FILE (through the environment, so the
@@ -80,7 +82,7 @@ def report_inputs(wildcards):
     """Metrics, histories and checkpoints of every run of the study (ancient: the content rule
     decides re-runs): a clone that holds the committed numbers but not the checkpoints they
     came from re-derives them."""
-    runs = study_runs(config, wildcards.study)
+    runs = study_runs(PARAMS, wildcards.study)
     files = (
         [metrics_path(wildcards.study, r) for r in runs]
         + [history_path(wildcards.study, r) for r in runs]
@@ -107,7 +109,7 @@ def made_by(pattern):
 
 def out_of_date(kind):
     """Input function: [] when the job's stage is current by content, else a marker newer than
-    its outputs (procrustean.freshness.snakemake_marker)."""
+    its outputs (procrustean.checks.freshness.snakemake_marker)."""
 
     def get(wildcards):
         w = dict(wildcards)
@@ -166,16 +168,12 @@ def report_files():
 
 
 def recipe_name(wildcards):
-    return config["studies"][wildcards.study]["recipe"]
-
-
-def recipe(wildcards):
-    return config["recipes"][recipe_name(wildcards)]
+    return PARAMS.study(wildcards.study).recipe
 
 
 def train_resources(key):
     def get(wildcards, attempt=1):
-        value = recipe(wildcards)["resources"][key]
+        value = getattr(PARAMS.study_recipe(wildcards.study).resources, key)
         return value * attempt if key == "runtime_min" else value
 
     return get

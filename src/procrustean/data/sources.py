@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from procrustean.config import with_defaults
+from procrustean.entries import Dataset
 from procrustean.errors import UserError
 from procrustean.fileio import sha256_file
 
@@ -49,36 +49,34 @@ class RawData:
         return int(self.train_labels.max()) + 1
 
 
-def load_source(name: str, cfg: dict) -> RawData:
-    """Load the dataset ``name`` described by its params.yaml entry ``cfg``."""
-    cfg = with_defaults("dataset", cfg)
-    source = cfg["source"]
+def load_source(cfg: Dataset) -> RawData:
+    """Load the raw data a dataset entry describes."""
+    name, source = cfg.name, cfg.source
     if source not in SOURCES:  # the schema rules this out; kept for direct API use
         raise UserError(f"datasets.{name}.source: unknown source '{source}'")
     data = SOURCES[source](cfg)
-    if data.num_classes != cfg["num_classes"]:
+    if data.num_classes != cfg.num_classes:
         raise UserError(
-            f"datasets.{name}.num_classes is {cfg['num_classes']} but the {source} data has "
+            f"datasets.{name}.num_classes is {cfg.num_classes} but the {source} data has "
             f"{data.num_classes} classes; set num_classes: {data.num_classes}"
         )
     return data
 
 
-def _root(cfg: dict) -> Path | None:
-    return Path(cfg["root"]) if cfg["root"] else None
+def _root(cfg: Dataset) -> Path | None:
+    return Path(cfg.root) if cfg.root else None
 
 
-def synthetic(cfg: dict) -> RawData:
+def synthetic(cfg: Dataset) -> RawData:
     """Class-conditional smooth patterns plus nuisance texture and noise; deterministic from the seed.
 
     Each class has a low-frequency prototype; a sample is its class prototype at a random
     amplitude and shift, over a random nuisance pattern, plus pixel noise, so a small network
     learns it well but not instantly.
     """
-    cfg = with_defaults("dataset", cfg)
-    classes, size = cfg["num_classes"], cfg["image_size"]
-    channels, seed = cfg["channels"], cfg["seed"]
-    n_train, n_test = cfg["max_per_class"], cfg["test_per_class"]
+    classes, size = cfg.num_classes, cfg.image_size
+    channels, seed = cfg.channels, cfg.seed
+    n_train, n_test = cfg.max_per_class, cfg.test_per_class
     gen = torch.Generator().manual_seed(10_007 + seed)
 
     def smooth(n: int) -> torch.Tensor:
@@ -245,7 +243,7 @@ def cifar(source: str, root: Path | None = None) -> RawData:
 
 
 # Source name -> loader of a dataset entry (defaults filled).
-SOURCES: dict[str, Callable[[dict], RawData]] = {
+SOURCES: dict[str, Callable[[Dataset], RawData]] = {
     "synthetic": synthetic,
     "fashion_mnist": lambda cfg: fashion_mnist(_root(cfg)),
     "cifar10": lambda cfg: cifar("cifar10", _root(cfg)),

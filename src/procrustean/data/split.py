@@ -7,12 +7,12 @@ from pathlib import Path
 
 import torch
 
-from procrustean.config import load_params, lookup, minor_fraction, with_defaults
 from procrustean.data.imbalance import SELECTIONS, class_counts
 from procrustean.data.sources import RawData, load_source
+from procrustean.entries import Dataset, Params
 from procrustean.errors import UserError
 from procrustean.fileio import atomic_group, read_json, write_json
-from procrustean.lineage import now, stable_record, write_provenance
+from procrustean.provenance import now, stable_record, write_provenance
 from procrustean.stage_params import split_params
 
 SPLIT_FORMAT = 1
@@ -27,25 +27,16 @@ def content_digest(images: torch.Tensor, labels: torch.Tensor) -> str:
 
 
 def make_split(
-    dataset: str,
-    cfg: dict,
-    profile: str,
-    ratio: int,
-    minor_fraction: float,
-    raw: RawData | None = None,
+    cfg: Dataset, profile: str, ratio: int, minor_fraction: float, raw: RawData | None = None
 ) -> dict:
     """Build the split record for one setting (deterministic in its inputs)."""
-    cfg = with_defaults("dataset", cfg)
-    raw = raw or load_source(dataset, cfg)
-    counts = class_counts(cfg["num_classes"], cfg["max_per_class"], profile, ratio, minor_fraction)
-    indices = SELECTIONS[cfg["selection"]](raw.train_labels, counts, cfg["seed"])
-    content_params = {
-        k: v for k, v in cfg.items() if k != "root"
-    }  # where files live is not content
+    raw = raw or load_source(cfg)
+    counts = class_counts(cfg.num_classes, cfg.max_per_class, profile, ratio, minor_fraction)
+    indices = SELECTIONS[cfg.selection](raw.train_labels, counts, cfg.seed)
     return {
         "format": SPLIT_FORMAT,
-        "dataset": dataset,
-        "dataset_params": content_params,
+        "dataset": cfg.name,
+        "dataset_params": cfg.content(),
         "profile": profile,
         "ratio": ratio,
         "minor_fraction": minor_fraction,
@@ -121,20 +112,16 @@ def parse_ratio(value: str | int | float) -> int:
 
 
 def run_split(
-    params_path: str, study: str, dataset: str, profile: str, ratio: str, out: str, summary: str
+    params: Params, study: str, dataset: str, profile: str, ratio: int, out: str, summary: str
 ) -> dict:
     """``procrustean split``: write the split file, its summary and provenance."""
     started = now()
-    params = load_params(params_path)
-    lookup(params, "studies", study)
-    cfg = lookup(params, "datasets", dataset)
-    ratio_value = parse_ratio(ratio)
-    raw = load_source(dataset, cfg)
-    split = make_split(dataset, cfg, profile, ratio_value, minor_fraction(params, study), raw=raw)
+    entry, cfg = params.study(study), params.dataset(dataset)
+    raw = load_source(cfg)
+    split = make_split(cfg, profile, ratio, entry.minor_fraction, raw=raw)
     with atomic_group():
         write_json(out, split)
         write_json(summary, summarize(split))
-        resolved = split_params(params, study, dataset, profile, ratio_value)
-        stable = stable_record(resolved, dict(raw.files), seed=cfg["seed"])
-        write_provenance("split", [out, summary], stable, started)
+        stable = stable_record(split_params(cfg, entry, profile, ratio), dict(raw.files), cfg.seed)
+        write_provenance("split", [out, summary], stable, started, params.source)
     return split

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from procrustean.entries import Params
 from procrustean.errors import UserError
 from procrustean.paths import HISTORY, KEY, METRICS, MODEL, PROV, SPLIT, SPLIT_SUMMARY
 
@@ -129,13 +130,13 @@ def _split(text: str, path: str) -> tuple[str, str, str]:
     return head, BEGIN + body + END, tail
 
 
-def render(params: dict, text: str, path: str = DVC_YAML) -> str:
+def render(params: Params, text: str, path: str = DVC_YAML) -> str:
     """``text`` (dvc.yaml) with its generated section rewritten for ``params``' studies."""
     head, _, tail = _split(text, path)
-    return head + render_groups(list(params["studies"])) + tail
+    return head + render_groups(list(params.studies)) + tail
 
 
-def check(params: dict, path: str = DVC_YAML) -> None:
+def check(params: Params, path: str = DVC_YAML) -> None:
     """Refuse when dvc.yaml's generated groups do not match params.yaml's studies."""
     file = Path(path)
     if not file.is_file():
@@ -144,11 +145,11 @@ def check(params: dict, path: str = DVC_YAML) -> None:
     if render(params, text, path) != text:
         raise UserError(
             f"{path}: its stage groups do not match params.yaml's studies "
-            f"({', '.join(params['studies'])}); regenerate them with '{REGENERATE}'"
+            f"({', '.join(params.studies)}); regenerate them with '{REGENERATE}'"
         )
 
 
-def write(params: dict, path: str = DVC_YAML) -> bool:
+def write(params: Params, path: str = DVC_YAML) -> bool:
     """Regenerate dvc.yaml's groups in place; True if the file changed."""
     file = Path(path)
     text = file.read_text()

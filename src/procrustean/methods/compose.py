@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
+from procrustean import entries
 from procrustean.errors import UserError
 from procrustean.methods.losses import Loss, build_loss
 from procrustean.methods.mixing import MIXINGS, NoMixing
@@ -27,15 +28,20 @@ class Method:
 
 
 def build_method(
-    cfg: dict, counts: list[int], seed: int, epochs: int, drw_epoch: int, device: torch.device
+    cfg: entries.Method,
+    counts: list[int],
+    seed: int,
+    epochs: int,
+    drw_epoch: int,
+    device: torch.device,
 ) -> Method:
-    """Compose a method from its params.yaml entry."""
-    mixing = cfg["mixing"]["name"]
+    """Compose a method from its resolved params entry."""
+    mixing = cfg.mixing.name
     if mixing not in MIXINGS:
         raise UserError(f"unknown mixing '{mixing}'; use one of {', '.join(MIXINGS)}")
     return Method(
-        loss=build_loss(cfg["loss"], counts, device),
-        weighting=Weighting(cfg["weighting"], counts, drw_epoch, device),
-        sampler=cfg["sampler"],
-        mixing=MIXINGS[mixing](cfg["mixing"], counts, seed, epochs),
+        loss=build_loss(cfg.loss, counts, device),
+        weighting=Weighting(cfg.weighting, counts, drw_epoch, device),
+        sampler=cfg.sampler,
+        mixing=MIXINGS[mixing](cfg.mixing, counts, seed, epochs),
     )

@@ -7,7 +7,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from procrustean.config import with_defaults
+from procrustean import entries
 from procrustean.errors import UserError
 
 
@@ -16,7 +16,7 @@ class Loss:
 
     normed_classifier = False
 
-    def __init__(self, cfg: dict, counts: list[int], device: torch.device) -> None:
+    def __init__(self, cfg: entries.Loss, counts: list[int], device: torch.device) -> None:
         self.cfg = cfg
         self.counts = torch.tensor(counts, dtype=torch.float32, device=device)
 
@@ -30,7 +30,7 @@ class FocalLoss(Loss):
 
     def per_sample(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         ce = super().per_sample(logits, targets)
-        return (1 - torch.exp(-ce)) ** self.cfg["gamma"] * ce
+        return (1 - torch.exp(-ce)) ** self.cfg.gamma * ce
 
 
 class LDAMLoss(Loss):
@@ -38,11 +38,11 @@ class LDAMLoss(Loss):
 
     normed_classifier = True
 
-    def __init__(self, cfg: dict, counts: list[int], device: torch.device) -> None:
+    def __init__(self, cfg: entries.Loss, counts: list[int], device: torch.device) -> None:
         super().__init__(cfg, counts, device)
         margins = self.counts.pow(-0.25)
-        self.margins = margins * (cfg["max_margin"] / margins.max())
-        self.scale = cfg["scale"]
+        self.margins = margins * (cfg.max_margin / margins.max())
+        self.scale = cfg.scale
 
     def per_sample(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         shifted = logits.float() - F.one_hot(targets, logits.shape[1]) * self.margins[targets, None]
@@ -54,14 +54,14 @@ class LogitAdjustedLoss(Loss):
 
     def per_sample(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         log_prior = torch.log(self.counts / self.counts.sum())
-        return super().per_sample(logits.float() + self.cfg["tau"] * log_prior, targets)
+        return super().per_sample(logits.float() + self.cfg.tau * log_prior, targets)
 
 
 class CDTLoss(Loss):
     """Cross-entropy on ``z_c / a_c``, ``a_c = (n_max / n_c)^gamma`` (class-dependent temperatures)."""
 
     def per_sample(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        temps = (self.counts.max() / self.counts) ** self.cfg["gamma"]
+        temps = (self.counts.max() / self.counts) ** self.cfg.gamma
         return super().per_sample(logits.float() / temps, targets)
 
 
@@ -74,11 +74,11 @@ LOSSES: dict[str, type[Loss]] = {
 }
 
 
-def build_loss(cfg: dict, counts: list[int], device: torch.device) -> Loss:
-    """The loss named by ``cfg['name']`` (missing keys take the schema's defaults)."""
-    if cfg["name"] not in LOSSES:
-        raise UserError(f"unknown loss '{cfg['name']}'; use one of {', '.join(LOSSES)}")
-    return LOSSES[cfg["name"]](with_defaults("loss", cfg), counts, device)
+def build_loss(cfg: entries.Loss, counts: list[int], device: torch.device) -> Loss:
+    """The loss a method's resolved ``loss`` entry names."""
+    if cfg.name not in LOSSES:
+        raise UserError(f"unknown loss '{cfg.name}'; use one of {', '.join(LOSSES)}")
+    return LOSSES[cfg.name](cfg, counts, device)
 
 
 def mixed_weighted_loss(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from procrustean.config import with_defaults
+from procrustean import entries
 from procrustean.models.resnet import Mixer
 
 
@@ -44,8 +44,8 @@ def pair_mixer(lam: torch.Tensor, perm: torch.Tensor, detach_partner: bool = Fal
 class NoMixing:
     """Plain training: no mixer, labels unchanged."""
 
-    def __init__(self, cfg: dict, counts: list[int], seed: int, epochs: int) -> None:
-        self.cfg = with_defaults("mixing", cfg)
+    def __init__(self, cfg: entries.Mixing, counts: list[int], seed: int, epochs: int) -> None:
+        self.cfg = cfg
         self.counts, self.epochs = list(counts), epochs
         self.rng = np.random.default_rng([seed, 7919])
 
@@ -63,14 +63,14 @@ class NoMixing:
         self.rng.bit_generator.state = state["rng"]
 
     def _layer(self) -> int:
-        layers = self.cfg["layers"]
+        layers = self.cfg.layers
         return int(layers[self.rng.integers(len(layers))])
 
     def _perm(self, n: int, device: torch.device) -> torch.Tensor:
         return torch.from_numpy(self.rng.permutation(n)).to(device)
 
     def _beta(self, size: int | None = None) -> np.ndarray:
-        alpha = float(self.cfg["alpha"])
+        alpha = float(self.cfg.alpha)
         return self.rng.beta(alpha, alpha, size)
 
 
@@ -79,7 +79,7 @@ class Mixup(NoMixing):
 
     def plan(self, y: torch.Tensor, epoch: int) -> MixPlan:
         lam = float(self._beta())
-        layer = self._layer() if self.cfg["name"] == "manifold_mixup" else 0
+        layer = self._layer() if self.cfg.name == "manifold_mixup" else 0
         perm = self._perm(len(y), y.device)
         lam_t = torch.full((len(y),), lam, device=y.device)
         return MixPlan(pair_mixer(lam_t, perm), layer, y[perm], lam_t, mixes_labels=True)
@@ -92,7 +92,7 @@ class Remix(Mixup):
         plan = super().plan(y, epoch)
         counts = torch.tensor(self.counts, dtype=torch.float32, device=y.device)
         ratio = counts[y] / counts[plan.y_b]
-        kappa, tau = self.cfg["kappa"], self.cfg["tau"]
+        kappa, tau = self.cfg.kappa, self.cfg.tau
         lam = plan.lam_y
         lam_y = torch.where((ratio >= kappa) & (lam < tau), torch.zeros_like(lam), lam)
         lam_y = torch.where((ratio <= 1 / kappa) & (1 - lam < tau), torch.ones_like(lam), lam_y)
@@ -128,16 +128,16 @@ class MFW(NoMixing):
     ``u ~ Beta(alpha, alpha)``. Labels never change.
     """
 
-    def __init__(self, cfg: dict, counts: list[int], seed: int, epochs: int) -> None:
+    def __init__(self, cfg: entries.Mixing, counts: list[int], seed: int, epochs: int) -> None:
         super().__init__(cfg, counts, seed, epochs)
         cfg = self.cfg
-        rule = uniform_probabilities if cfg["probability"] == "uniform" else rank_probabilities
-        self.p = rule(self.counts, cfg["p_max"], cfg["gamma"])
+        rule = uniform_probabilities if cfg.probability == "uniform" else rank_probabilities
+        self.p = rule(self.counts, cfg.p_max, cfg.gamma)
 
     def active(self, epoch: int) -> bool:
         """Whether weakening is on at 0-based ``epoch``."""
-        end = self.cfg["end_epoch"]
-        return self.cfg["start_epoch"] <= epoch < (end if end is not None else self.epochs)
+        end = self.cfg.end_epoch
+        return self.cfg.start_epoch <= epoch < (end if end is not None else self.epochs)
 
     def plan(self, y: torch.Tensor, epoch: int) -> MixPlan:
         n = len(y)
@@ -155,7 +155,7 @@ class MFW(NoMixing):
         # On the CPU, skip the mixer when no sample is weakened (free to ask); on a GPU, asking
         # would wait for the device, and mixing with lam = 1 leaves the features unchanged.
         idle = y.device.type == "cpu" and not bool(weakened.any())
-        mixer = None if idle else pair_mixer(lam_t, perm, self.cfg["detach_partner"])
+        mixer = None if idle else pair_mixer(lam_t, perm, self.cfg.detach_partner)
         return MixPlan(mixer, layer, y, plain.lam_y, weakened, lam_t)
 
     def state_dict(self) -> dict:
@@ -176,7 +176,7 @@ class AdaptiveMFW(MFW):
 
     def end_epoch(self, class_acc: list[float]) -> None:
         lo, hi = min(class_acc), max(class_acc)
-        p_max, gamma = self.cfg["p_max"], self.cfg["gamma"]
+        p_max, gamma = self.cfg.p_max, self.cfg.gamma
         if hi - lo < 1e-12:
             self.p = [0.0] * len(class_acc)
         else:

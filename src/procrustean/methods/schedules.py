@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import torch
 
-from procrustean.config import with_defaults
+from procrustean import entries
 from procrustean.methods.losses import effective_number_weights
 
 # Weighting name -> the first epoch of class-balanced weights (None: never), given drw_epoch.
@@ -21,12 +21,13 @@ SAMPLERS = ("none", "balanced")
 class Weighting:
     """Per-class loss weights as a function of the epoch: none, cb (always) or drw (deferred)."""
 
-    def __init__(self, cfg: dict, counts: list[int], drw_epoch: int, device: torch.device) -> None:
-        cfg = with_defaults("weighting", cfg)
-        self.name = cfg["name"]
+    def __init__(
+        self, cfg: entries.Weighting, counts: list[int], drw_epoch: int, device: torch.device
+    ) -> None:
+        self.name = cfg.name
         self.start = WEIGHTINGS[self.name](drw_epoch)
         ones = [1.0] * len(counts)
-        balanced = effective_number_weights(counts, cfg["beta"]) if self.start is not None else ones
+        balanced = effective_number_weights(counts, cfg.beta) if self.start is not None else ones
         self.ones = torch.tensor(ones, device=device)
         self.balanced = torch.tensor(balanced, device=device)
 

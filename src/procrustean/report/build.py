@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from procrustean.config import load_params, lookup, study_settings
+from procrustean.config import study_settings
+from procrustean.entries import Params
 from procrustean.errors import UserError
 from procrustean.fileio import atomic_group, atomic_path, write_json
-from procrustean.lineage import hash_inputs, now, stable_record, write_provenance
 from procrustean.paths import (
     CURVES,
     FIGURES,
@@ -23,6 +23,7 @@ from procrustean.paths import (
     SUMMARY,
     report_outputs,
 )
+from procrustean.provenance import hash_inputs, now, stable_record, write_provenance
 from procrustean.report import claims, figures, plots, tables
 from procrustean.report.collect import collect
 from procrustean.stage_params import report_params
@@ -57,10 +58,10 @@ def _csv(frame: pd.DataFrame) -> str:
     return buf.getvalue()
 
 
-def _setting_keys(params: dict, study: str) -> dict[str, tuple[str, str, int]]:
+def _setting_keys(params: Params, study: str) -> dict[str, tuple[str, str, int]]:
     """Setting name -> (data source, profile, ratio), to match published entries."""
     return {
-        s.name: (params["datasets"][s.dataset]["source"], s.profile, s.ratio)
+        s.name: (params.dataset(s.dataset).source, s.profile, s.ratio)
         for s in study_settings(params, study)
     }
 
@@ -70,13 +71,12 @@ def _group_rules(runs: pd.DataFrame) -> str:
     return "; ".join(f"{r.setting}: {r.group_rule}" for r in rules.itertuples())
 
 
-def build_report(params_path: str, study: str) -> list[str]:
+def build_report(params: Params, study: str) -> list[str]:
     """Write the study's tables and figures (atomically) and their provenance record."""
     started = now()
-    params = load_params(params_path)
-    spec = lookup(params, "studies", study)
+    spec = params.study(study)
     data = collect(params, study)
-    methods, settings = list(spec["methods"]), [s.name for s in study_settings(params, study)]
+    methods, settings = list(spec.methods), [s.name for s in study_settings(params, study)]
     base = REPORT_DIR.format(study=study)
     builders = {
         "accuracy": tables.accuracy_table,
@@ -128,6 +128,6 @@ def build_report(params_path: str, study: str) -> list[str]:
             _write_text(f"{base}/plots/{stem}.csv", _csv(frames[stem]))
         write_json(f"{base}/{SUMMARY}", tables.summary_metrics(data.runs, methods, settings))
         outputs = report_outputs(study)
-        stable = stable_record(report_params(params, study), hash_inputs([*data.inputs, PUBLISHED]))
-        write_provenance("report", outputs, stable, started)
+        stable = stable_record(report_params(spec), hash_inputs([*data.inputs, PUBLISHED]))
+        write_provenance("report", outputs, stable, started, params.source)
     return outputs

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from procrustean.config import study_runs
+from procrustean.entries import Dataset, Params
 from procrustean.errors import UserError
 from procrustean.fileio import read_json
 from procrustean.paths import history_path, metrics_path, model_path
@@ -37,11 +38,12 @@ def _read(path: str) -> dict:
     return read_json(path)
 
 
-def dataset_family(params: dict, datasets: list[str]) -> dict[str, str]:
+def dataset_family(entries: dict[str, Dataset]) -> dict[str, str]:
     """Dataset name -> the name of its family: datasets whose entries differ only in ``seed``
     share one (their common name without a trailing ``_s<seed>``); others keep their own."""
+    datasets = list(entries)
     key = {
-        d: repr(sorted((k, v) for k, v in params["datasets"][d].items() if k != "seed"))
+        d: repr(sorted((k, v) for k, v in entries[d].resolved.items() if k != "seed"))
         for d in datasets
     }
     out = {}
@@ -55,12 +57,12 @@ def dataset_family(params: dict, datasets: list[str]) -> dict[str, str]:
     return out
 
 
-def collect(params: dict, study: str) -> StudyData:
+def collect(params: Params, study: str) -> StudyData:
     """Read every run of ``study`` (metrics and history)."""
     rows, curves, epochs, inputs = [], [], [], []
-    spec = params["studies"][study]
-    family = dataset_family(params, list(spec["datasets"]))
-    before = params["recipes"][spec["recipe"]]["drw_epoch"]
+    spec = params.study(study)
+    family = dataset_family({d: params.dataset(d) for d in spec.datasets})
+    before = params.recipe(spec.recipe).drw_epoch
     for run in study_runs(params, study):
         mpath, hpath = metrics_path(study, run), history_path(study, run)
         metrics, history = _read(mpath), _read(hpath)
@@ -73,7 +75,7 @@ def collect(params: dict, study: str) -> StudyData:
         row = {
             "setting": s.name,
             "family": f"{family[s.dataset]}-{s.profile}-r{s.ratio}",
-            "subset": params["datasets"][s.dataset]["seed"],
+            "subset": params.dataset(s.dataset).seed,
             "profile": s.profile,
             "method": run.method,
             "seed": run.seed,

@@ -16,7 +16,7 @@ from typing import NoReturn
 from procrustean.errors import UserError
 
 PARAMS_ENV = "PROCRUSTEAN_PARAMS_FILE"
-MAX_SEED = 2**31 - 1  # procrustean.validation's bound (imported lazily there: it needs torch)
+MAX_SEED = 2**31 - 1  # procrustean.ui.validation's bound (imported lazily there: it needs torch)
 
 
 class _Help(argparse.RawDescriptionHelpFormatter):
@@ -100,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Validates params.yaml (refusing bad params before DVC removes any output: "
         "every stage of the study depends on this one), then writes one JSON file per stage "
         "group under results/<study>/config/: the params the stage records and the sha256 of "
-        "its code (procrustean.freshness). Only changed files are rewritten.",
+        "its code (procrustean.checks.freshness). Only changed files are rewritten.",
     )
     s.add_argument("--study", required=True, help="study in params.yaml")
     s.set_defaults(func=_run_config)
@@ -267,33 +267,28 @@ def _stderr(text: str) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from procrustean.config import load_params, lookup, with_defaults
-    from procrustean.placement import acquire, should_place
+    from procrustean.config import load_params
+    from procrustean.engines.placement import acquire, should_place
     from procrustean.train import TrainJob, train
 
     params = load_params(args.params)
-    study = lookup(params, "studies", args.study)
-    recipe = with_defaults("recipe", lookup(params, "recipes", study["recipe"]))
-    # Before anything touches CUDA: pick this run's GPU (slot held until the process exits).
-    slot = (
-        acquire(recipe["resources"]["runs_per_gpu"], say=_stderr)
-        if should_place(args.device)
-        else None
-    )
+    recipe = params.study_recipe(args.study)
     job = TrainJob(
-        dataset=args.dataset,
-        dataset_cfg=lookup(params, "datasets", args.dataset),
-        recipe=study["recipe"],
-        recipe_cfg=lookup(params, "recipes", study["recipe"]),
-        method=args.method,
-        method_cfg=lookup(params, "methods", args.method),
+        dataset=params.dataset(args.dataset),
+        recipe=recipe,
+        method=params.method(args.method),
         seed=args.seed,
+        params_file=params.source,
         split_path=args.split,
         checkpoint=args.checkpoint,
         history=args.history,
         device=args.device,
         threads=args.threads,
         tensorboard_dir=args.tensorboard,
+    )
+    # Before anything touches CUDA: pick this run's GPU (slot held until the process exits).
+    slot = (
+        acquire(recipe.resources.runs_per_gpu, say=_stderr) if should_place(args.device) else None
     )
     trainer = train(job)
     where = f" on {slot.describe()}" if slot else ""
@@ -304,13 +299,12 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from procrustean.config import load_params, lookup
+    from procrustean.config import load_params
     from procrustean.evaluate import evaluate
 
-    params = load_params(args.params)
     m = evaluate(
+        load_params(args.params),
         args.dataset,
-        lookup(params, "datasets", args.dataset),
         args.split,
         args.checkpoint,
         args.out,
@@ -328,21 +322,18 @@ def _validate(args: argparse.Namespace) -> None:
     from procrustean.config import load_params
 
     params = load_params(args.params)
-    print(f"{args.params}: valid ({', '.join(f'{len(params[k])} {k}' for k in params)})")
+    counts = {k: len(getattr(params, k)) for k in ("datasets", "recipes", "methods", "studies")}
+    print(f"{args.params}: valid ({', '.join(f'{n} {k}' for k, n in counts.items())})")
 
 
 def _split(args: argparse.Namespace) -> None:
     from procrustean.config import load_params
     from procrustean.data.split import parse_ratio, run_split
-    from procrustean.validation import check_split_request
+    from procrustean.ui.validation import check_split_request
 
-    check_split_request(
-        load_params(args.params), args.study, args.dataset, args.profile, parse_ratio(args.ratio)
-    )
-
-    split = run_split(
-        args.params, args.study, args.dataset, args.profile, args.ratio, args.out, args.summary
-    )
+    params, ratio = load_params(args.params), parse_ratio(args.ratio)
+    check_split_request(params, args.study, args.dataset, args.profile, ratio)
+    split = run_split(params, args.study, args.dataset, args.profile, ratio, args.out, args.summary)
     print(
         f"split {args.dataset} {split['profile']} ratio {split['ratio']}: "
         f"{split['num_train']} images, counts {split['class_counts']} -> {args.out}"
@@ -352,8 +343,8 @@ def _split(args: argparse.Namespace) -> None:
 def _run_config(args: argparse.Namespace) -> None:
     from procrustean.config import load_params
     from procrustean.engines import dvc_yaml
+    from procrustean.engines.run_config import write_run_configs
     from procrustean.paths import run_config_dir
-    from procrustean.run_config import write_run_configs
 
     params = load_params(args.params)
     dvc_yaml.check(params)
@@ -374,28 +365,29 @@ def _dvc_yaml(args: argparse.Namespace) -> None:
     if args.check:
         dvc_yaml.check(params)
         print(
-            f"{dvc_yaml.DVC_YAML}: stage groups match params.yaml ({len(params['studies'])} studies)"
+            f"{dvc_yaml.DVC_YAML}: stage groups match params.yaml ({len(params.studies)} studies)"
         )
         return
     changed = dvc_yaml.write(params)
     state = "rewritten" if changed else "already current"
-    print(f"{dvc_yaml.DVC_YAML}: stage groups for {', '.join(params['studies'])} {state}")
+    print(f"{dvc_yaml.DVC_YAML}: stage groups for {', '.join(params.studies)} {state}")
 
 
 def _report(args: argparse.Namespace) -> None:
+    from procrustean.config import load_params
     from procrustean.report import build_report
 
-    outputs = build_report(args.params, args.study)
+    outputs = build_report(load_params(args.params), args.study)
     print(f"report {args.study}: {len(outputs)} files under results/{args.study}/")
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from procrustean.audit import audit, summary_lines
+    from procrustean.checks.audit import audit, summary_lines
 
     report = audit(args.path)
     print("\n".join(report.lines))
     if args.rederive:
-        from procrustean.verify import rederive_absent
+        from procrustean.checks.verify import rederive_absent
 
         for line in rederive_absent(report, args.cores):
             print(line)
@@ -405,8 +397,8 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from procrustean.checks.status import study_status
     from procrustean.config import load_params
-    from procrustean.status import study_status
 
     results = study_status(load_params(args.params), args.study)
     for result in results:
@@ -415,7 +407,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from procrustean.compare import compare_study, worst_exit
+    from procrustean.checks.compare import compare_study, worst_exit
     from procrustean.config import load_params
 
     params = load_params(args.params)
@@ -428,7 +420,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from procrustean.verify import verify
+    from procrustean.checks.verify import verify
 
     result = verify(args.study, args.params, args.cores, args.scratch, args.keep)
     print("verify " + "\n".join(result.lines()))
@@ -437,7 +429,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _dvc_commit(args: argparse.Namespace) -> None:
     from procrustean.config import load_params
-    from procrustean.dvcsync import commit_completed
+    from procrustean.engines.dvcsync import commit_completed
 
     result = commit_completed(
         load_params(args.params), dry_run=args.dry_run, everything=args.everything
@@ -446,7 +438,7 @@ def _dvc_commit(args: argparse.Namespace) -> None:
 
 
 def _after_run(args: argparse.Namespace) -> int:
-    from procrustean.after_run import after_run
+    from procrustean.engines.after_run import after_run
 
     after_run(args.params, args.since)
     return 0
@@ -455,9 +447,6 @@ def _after_run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; bad input becomes one line on stderr and exit status 2."""
     args = _parser().parse_args(argv)
-    from procrustean.lineage import set_params_file
-
-    set_params_file(args.params)
     try:
         return args.func(args) or 0
     except UserError as exc:

@@ -1,6 +1,6 @@
 """``procrustean status``: every output that is out of date, why, and what brings it up to date.
 
-The answer is procrustean.freshness's content rule, the one Snakemake and DVC apply: an output
+The answer is procrustean.checks.freshness's content rule, the one Snakemake and DVC apply: an output
 is current when its provenance record names the params, inputs and code this tree would use
 and the output still has the bytes it records. Reasons: absent (output or record missing),
 output (its bytes differ from its record), params, input (a file it read changed, is absent, or
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from procrustean.freshness import CATEGORIES, Freshness, Verdict
+from procrustean.checks.freshness import CATEGORIES, Freshness, Verdict
+from procrustean.entries import Params
 
 
 @dataclass
@@ -43,7 +44,7 @@ class StudyStatus:
         return out
 
 
-def study_status(params: dict, studies: list[str] | None = None) -> list[StudyStatus]:
+def study_status(params: Params, studies: list[str] | None = None) -> list[StudyStatus]:
     """The content rule over each study (every study in params when none is named)."""
     fresh = Freshness(params)
-    return [StudyStatus(s, fresh.study(s)) for s in (studies or list(params["studies"]))]
+    return [StudyStatus(s, fresh.study(s)) for s in (studies or list(params.studies))]

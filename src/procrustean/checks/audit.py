@@ -15,7 +15,7 @@ from pathlib import Path
 
 from procrustean.errors import UserError
 from procrustean.fileio import read_json, sha256_file
-from procrustean.lineage import PROV_SUFFIX, current_code_hash
+from procrustean.provenance import PROV_SUFFIX, current_code_hash
 
 SEARCH_ROOTS = ("results", "data", "runs")
 OK, ABSENT, DIFFERS = "ok", "absent here", "DIFFERS"

@@ -8,16 +8,17 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from procrustean.checks.freshness import study_stages
+from procrustean.entries import Params
 from procrustean.errors import UserError
-from procrustean.freshness import study_stages
 from procrustean.paths import PUBLISHED, run_config_dir
 
 
-def stage_files(params: dict) -> dict[str, tuple[list[str], list[str]]]:
+def stage_files(params: Params) -> dict[str, tuple[list[str], list[str]]]:
     """DVC stage name -> (its file dependencies, its outputs), for every study (names as
-    dvc.yaml's matrices make them; the stages and paths are procrustean.freshness's)."""
+    dvc.yaml's matrices make them; the stages and paths are procrustean.checks.freshness's)."""
     stages: dict[str, tuple[list[str], list[str]]] = {}
-    for study in params["studies"]:
+    for study in params.studies:
         stages[f"run-config@{study}"] = ([], [run_config_dir(study)])
         for name, stage in study_stages(params, study).items():
             deps = [*stage.inputs, stage.key]

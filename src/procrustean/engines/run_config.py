@@ -1,6 +1,6 @@
 """DVC's view of the content rule: one key file per stage group under results/<study>/config/.
 
-A key file holds what procrustean.freshness compares besides files: the params a stage records
+A key file holds what procrustean.checks.freshness compares besides files: the params a stage records
 and the sha256 of its code. DVC's stages depend on their key file, so dvc.lock changes exactly
 when the content rule's params or code change, and DVC's answer to "is it up to date?" is the
 one Snakemake and `procrustean status` give. One run-config stage per study writes them: it
@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from procrustean.config import lookup
+from procrustean.checks.freshness import stage_key, study_stages
+from procrustean.entries import Params
 from procrustean.fileio import canonical_json, write_json
-from procrustean.freshness import stage_key, study_stages
 from procrustean.paths import run_config_dir
 
 
@@ -29,10 +29,10 @@ class Written:
     removed: list[str] = field(default_factory=list)
 
 
-def study_keys(params: dict, study: str) -> dict[str, dict]:
+def study_keys(params: Params, study: str) -> dict[str, dict]:
     """Key-file path -> content, for every stage group of ``study`` (stages that share a key,
     such as one method's training runs across seeds and settings, share the file)."""
-    lookup(params, "studies", study)
+    params.study(study)
     keys: dict[str, dict] = {}
     for stage in study_stages(params, study).values():
         key = stage_key(stage)
@@ -42,7 +42,7 @@ def study_keys(params: dict, study: str) -> dict[str, dict]:
     return keys
 
 
-def write_run_configs(params: dict, study: str) -> Written:
+def write_run_configs(params: Params, study: str) -> Written:
     """Write the study's key files (atomically, and only those whose content changed, so
     unchanged files keep their bytes and times); remove key files the study no longer has."""
     result = Written()

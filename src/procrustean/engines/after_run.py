@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import subprocess
 
-from procrustean.compare import compare_study, is_git_repo, studies_written_since
+from procrustean.checks.compare import compare_study, is_git_repo, studies_written_since
 from procrustean.config import DEFAULT_PARAMS, load_params
-from procrustean.dvcsync import commit_completed
+from procrustean.engines.dvcsync import commit_completed
+from procrustean.engines.run_config import write_run_configs
+from procrustean.entries import Params
 from procrustean.errors import UserError
-from procrustean.run_config import write_run_configs
 
 
 def _say(line: str) -> None:
     print(f"procrustean: {line}", flush=True)
 
 
-def record_in_dvc(params: dict, params_path: str, since: float | None = None) -> None:
+def record_in_dvc(params: Params, params_path: str, since: float | None = None) -> None:
     """Commit what the run made (outputs written after ``since``, its start) to dvc.lock,
     unless the run used parameter overrides. First the run-config files DVC's train stages
     depend on are brought in line with params.yaml (Snakemake decided what to re-run from the
@@ -33,7 +34,7 @@ def record_in_dvc(params: dict, params_path: str, since: float | None = None) ->
         )
         return
     try:
-        refreshed = [f for s in params["studies"] for f in write_run_configs(params, s).written]
+        refreshed = [f for s in params.studies for f in write_run_configs(params, s).written]
         if refreshed:
             _say(f"dvc: {len(refreshed)} key files rewritten from params.yaml and the code")
         if not is_git_repo():
@@ -47,7 +48,7 @@ def record_in_dvc(params: dict, params_path: str, since: float | None = None) ->
         _say(f"dvc: dvc.lock not updated ({exc}); the run itself succeeded")
 
 
-def report_comparisons(params: dict, since: float) -> None:
+def report_comparisons(params: Params, since: float) -> None:
     """For each study this run wrote numbers for, the summary ``procrustean compare`` prints:
     byte-identical to the committed, conclusions reproduced (numbers drifted within the stated
     tolerances) or conclusions differ, then the runs that moved and the failing checks. The

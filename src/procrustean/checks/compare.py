@@ -6,7 +6,7 @@ Outcomes (and exit codes of ``procrustean compare`` / ``verify``):
 * byte-identical (0): every run's metrics and history bytes equal the committed ones;
 * conclusions reproduced (3): bytes differ, but every claim keeps its verdict, every re-derived
   paired mean lies inside its committed 95% interval and every run's top-1 moved by at most
-  2 committed sd_seed (procrustean.conclusions has the rules);
+  2 committed sd_seed (procrustean.checks.conclusions has the rules);
 * conclusions differ (1): a check failed (or, for verify, a run is missing here);
 * bytes differ but the work folder has no fresh report tables (1): conclusions not judged.
 """
@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from procrustean.conclusions import JUDGED, RULES, Conclusions, judge, table_path
-from procrustean.config import Run, lookup, study_runs
+from procrustean.checks.conclusions import JUDGED, RULES, Conclusions, judge, table_path
+from procrustean.config import Run, study_runs
+from procrustean.entries import Params
 from procrustean.paths import history_path, metrics_path
 
 # Where a tree without git (a `git archive` tarball) keeps the results as they arrived: copied
@@ -39,7 +40,7 @@ def is_git_repo(repo: str | Path = ".") -> bool:
     return proc.returncode == 0 and proc.stdout.strip() == "true"
 
 
-def snapshot_baseline(params: dict, root: str | Path = ".") -> int:
+def snapshot_baseline(params: Params, root: str | Path = ".") -> int:
     """Outside git, copy every study's metrics, histories and tables as they are now (before a
     run re-derives them) under BASELINE_DIR, replacing an older copy; returns the file count."""
     if is_git_repo(root):
@@ -47,7 +48,7 @@ def snapshot_baseline(params: dict, root: str | Path = ".") -> int:
     base = Path(root, BASELINE_DIR)
     shutil.rmtree(base, ignore_errors=True)
     copied = 0
-    for study in params["studies"]:
+    for study in params.studies:
         for part in BASELINE_PARTS:
             folder = Path(root, "results", study, part)
             if folder.is_dir():
@@ -291,7 +292,7 @@ def compare_study(
     """Compare a study's metrics and history files under ``workdir`` with ``rev`` in ``repo``
     and judge its conclusions from the report tables there. ``missing_fails``: a run missing
     under ``workdir`` makes the conclusions differ (verify re-derived every run)."""
-    lookup(params, "studies", study)
+    params.study(study)
     runs = study_runs(params, study)
     paths = [p for r in runs for p in (metrics_path(study, r), history_path(study, r))]
     committed = committed_blobs(paths, repo, rev)
@@ -303,10 +304,10 @@ def compare_study(
     return StudyComparison(study, results, conclusions, missing_fails)
 
 
-def studies_written_since(params: dict, since: float) -> list[str]:
+def studies_written_since(params: Params, since: float) -> list[str]:
     """Studies with a metrics or history file written after ``since`` (a Unix time)."""
     out = []
-    for study in params["studies"]:
+    for study in params.studies:
         for run in study_runs(params, study):
             paths = (Path(metrics_path(study, run)), Path(history_path(study, run)))
             if any(p.is_file() and p.stat().st_mtime > since for p in paths):

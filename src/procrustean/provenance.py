@@ -1,4 +1,8 @@
-"""Provenance records: what each output was made from, and by which code, params and machine."""
+"""Provenance records: what each output was made from, and by which code, params and machine.
+
+Every stage writes one beside its first output (``<output>.prov.json``); the checks package reads
+them (audit, status, compare, verify).
+"""
 
 from __future__ import annotations
 
@@ -20,14 +24,6 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parents[1]
 SCHEMA_FILE = REPO_ROOT / "workflow" / "schemas" / "params.schema.yaml"
 CODE_PATHS = ("src", "workflow", "Snakefile", "dvc.yaml", "params.yaml", "pyproject.toml")
-
-
-_params_file = ["params.yaml"]
-
-
-def set_params_file(path: str) -> None:
-    """Name the params file this process's stages read (recorded in their provenance)."""
-    _params_file[0] = str(path)
 
 
 def prov_path(output: str | os.PathLike) -> Path:
@@ -75,12 +71,10 @@ def _code_key(path: Path) -> str:
         return path.as_posix()
 
 
-# Modules that drive stages or keep books but never shape an output's content.
-NOT_STAGE_CODE = frozenset(
-    {"cli", "__main__", "after_run", "audit", "compare", "conclusions", "dvcsync", "environment"}
-    | {"freshness", "overrides", "placement", "progress", "run_config", "scalars", "status"}
-    | {"validation", "verify"}
-)
+# Packages that drive stages, keep books or talk to the user but never shape an output's content:
+# a stage's code is what its entry module imports outside them (tests/test_layout.py checks that
+# no stage imports them).
+NOT_STAGE_CODE = ("procrustean.checks", "procrustean.engines", "procrustean.ui")
 # The module each stage runs (the CLI calls it); its imports are the stage's code.
 STAGE_ENTRY = {
     "split": "procrustean.data.split",
@@ -88,6 +82,11 @@ STAGE_ENTRY = {
     "evaluate": "procrustean.evaluate",
     "report": "procrustean.report.build",
 }
+
+
+def is_stage_code(module: str) -> bool:
+    """Whether ``module`` (a procrustean module's dotted name) can shape a stage's outputs."""
+    return not any(module == w or module.startswith(f"{w}.") for w in NOT_STAGE_CODE)
 
 
 def _module_file(name: str) -> Path | None:
@@ -125,7 +124,7 @@ def _imported_modules(name: str, path: Path) -> set[str]:
 def stage_code_files(stage: str) -> tuple[Path, ...]:
     """The source files a stage runs: every procrustean module its entry module imports,
     directly or through others, read from the source (so the answer is known before the stage
-    runs), minus the modules that only drive stages or keep books; plus the params schema
+    runs), outside the packages that only drive stages or keep books; plus the params schema
     (its defaults are code)."""
     todo, seen = [STAGE_ENTRY[stage]], set()
     while todo:
@@ -134,9 +133,9 @@ def stage_code_files(stage: str) -> tuple[Path, ...]:
             continue
         seen.add(name)
         path = _module_file(name)
-        if path is not None and name.rsplit(".", 1)[-1] not in NOT_STAGE_CODE:
+        if path is not None and is_stage_code(name):
             todo += sorted(_imported_modules(name, path) - seen)
-    files = {_module_file(m) for m in seen if m.rsplit(".", 1)[-1] not in NOT_STAGE_CODE} - {None}
+    files = {_module_file(m) for m in seen if is_stage_code(m)} - {None}
     return tuple(sorted({*files, SCHEMA_FILE}))  # type: ignore[arg-type]
 
 
@@ -212,9 +211,11 @@ def write_provenance(
     outputs: list[str | os.PathLike],
     stable: dict[str, Any],
     started: str,
+    params_file: str,
     device: str = "cpu",
 ) -> Path:
-    """Write the provenance record of a stage beside its first output."""
+    """Write the provenance record of a stage beside its first output; ``params_file`` is the
+    params file the stage read."""
     record = {
         "stage": stage,
         "outputs": {str(p): sha256_file(pending(p)) for p in outputs},
@@ -227,7 +228,7 @@ def write_provenance(
         "end": now(),
     }
     record["code_files"] = stage_code_hashes(stage)
-    record["params_file"] = _params_file[0]
+    record["params_file"] = str(params_file)
     path = prov_path(outputs[0])
     write_json(path, record)
     return path

@@ -6,25 +6,15 @@ from pathlib import Path
 
 import yaml
 
-from procrustean.config import DEFAULT_PARAMS, UniqueKeyLoader, validate_params
-from procrustean.errors import UserError
+from procrustean.config import DEFAULT_PARAMS, read_yaml, validate_params
 from procrustean.fileio import atomic_path, sha256_json
 
 OVERRIDE_DIR = Path(".snakemake/procrustean")
 
 
 def written_params(path: str | Path = DEFAULT_PARAMS) -> dict:
-    """params.yaml as written (no defaults filled), or a UserError saying why it cannot be read
-    (for a YAML error: the line and the problem, which Snakemake's own loader does not name)."""
-    try:
-        return yaml.load(Path(path).read_text(), Loader=UniqueKeyLoader)  # noqa: S506
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark else ""
-        problem = str(getattr(exc, "problem", None) or exc.__class__.__name__).replace("\n", " ")
-        raise UserError(f"{path}:{line} is not valid YAML ({problem}); fix it") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot be read ({exc.__class__.__name__}); fix it") from exc
+    """params.yaml as written (no defaults filled); a UserError naming the line of a YAML error."""
+    return read_yaml(path)
 
 
 def typed_overrides(config: dict, written: dict) -> dict:

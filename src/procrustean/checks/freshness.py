@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from procrustean.config import lookup, study_runs, study_settings
+from procrustean.config import study_runs, study_settings
+from procrustean.entries import Params
 from procrustean.fileio import sha256_file, sha256_json
-from procrustean.lineage import PROV_SUFFIX, stage_code_hashes
 from procrustean.paths import (
     PUBLISHED,
     history_path,
@@ -35,6 +35,7 @@ from procrustean.paths import (
     split_path,
     split_summary_path,
 )
+from procrustean.provenance import PROV_SUFFIX, stage_code_hashes
 from procrustean.stage_params import evaluate_params, report_params, split_params, train_params
 
 MARKER_DIR = Path(".snakemake/procrustean/stale")
@@ -76,10 +77,10 @@ class Verdict:
         return "; ".join(detail for _, detail in self.reasons)
 
 
-def study_stages(params: dict, study: str) -> dict[str, Stage]:
+def study_stages(params: Params, study: str) -> dict[str, Stage]:
     """Every stage of ``study``, by DVC's stage name, in run order."""
-    entry = lookup(params, "studies", study)
-    recipe = entry["recipe"]
+    entry = params.study(study)
+    recipe = entry.recipe
     stages: dict[str, Stage] = {}
     for s in study_settings(params, study):
         split = split_path(study, s)
@@ -91,7 +92,7 @@ def study_stages(params: dict, study: str) -> dict[str, Stage]:
             (),
             (split, split_summary_path(study, s)),
             key_path(study, "split", s.name),
-            split_params(params, study, s.dataset, s.profile, s.ratio),
+            split_params(params.dataset(s.dataset), entry, s.profile, s.ratio),
         )
     for r in study_runs(params, study):
         s = r.setting
@@ -115,7 +116,7 @@ def study_stages(params: dict, study: str) -> dict[str, Stage]:
             (split, model),
             (metrics_path(study, r),),
             key_path(study, "evaluate", s.dataset),
-            evaluate_params(params, s.dataset),
+            evaluate_params(params.dataset(s.dataset)),
         )
     report_inputs = tuple(
         p
@@ -129,7 +130,7 @@ def study_stages(params: dict, study: str) -> dict[str, Stage]:
         (*report_inputs, PUBLISHED),
         tuple(report_outputs(study)),
         key_path(study, "report", "report"),
-        report_params(params, study),
+        report_params(entry),
     )
     return stages
 
@@ -161,7 +162,7 @@ class Freshness:
     """The content rule over one params set, with file hashes and verdicts memoised (one
     instance per question: files are assumed not to change while it is asked)."""
 
-    def __init__(self, params: dict) -> None:
+    def __init__(self, params: Params) -> None:
         self.params = params
         self._stages: dict[str, Stage] = {}
         self._producer: dict[str, str] = {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from procrustean.data.imbalance import PROFILES, class_counts, num_minor_classes
+from procrustean.entries import Params
 from procrustean.errors import UserError
 from procrustean.models.resnet import NUM_LAYERS
 
@@ -206,20 +207,17 @@ def _check_study(source: str, name: str, study: dict, params: dict) -> None:
 
 
 def check_split_request(
-    params: dict, study: str, dataset: str, profile: str, ratio: int, where: str = "--ratio"
+    params: Params, study: str, dataset: str, profile: str, ratio: int, where: str = "--ratio"
 ) -> None:
     """A split asked for on the command line must leave every class an image, as the study's own
     ratios must (the CLI may name any ratio)."""
-    cfg = params["datasets"].get(dataset)
-    spec = params["studies"].get(study)
+    cfg, spec = params.datasets.get(dataset), params.studies.get(study)
     if cfg is None or spec is None or profile not in PROFILES:
         return  # the stage names the unknown study, dataset or profile itself
-    counts = class_counts(
-        cfg["num_classes"], cfg["max_per_class"], profile, ratio, spec["minor_fraction"]
-    )
+    counts = class_counts(cfg.num_classes, cfg.max_per_class, profile, ratio, spec.minor_fraction)
     if min(counts) < 1:
         raise UserError(
             f"{where}: ratio {ratio} with the {profile} profile leaves a class of dataset {dataset} "
-            f"(max_per_class {cfg['max_per_class']}) with no training image; use a ratio of at most "
-            f"{cfg['max_per_class']}"
+            f"(max_per_class {cfg.max_per_class}) with no training image; use a ratio of at most "
+            f"{cfg.max_per_class}"
         )

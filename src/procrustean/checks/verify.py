@@ -10,9 +10,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from procrustean.audit import ABSENT, DIFFERS, OK, AuditReport
-from procrustean.compare import StudyComparison, compare_study
-from procrustean.config import load_params, lookup
+from procrustean.checks.audit import ABSENT, DIFFERS, OK, AuditReport
+from procrustean.checks.compare import StudyComparison, compare_study
+from procrustean.config import load_params
 from procrustean.errors import UserError
 from procrustean.fileio import sha256_file
 
@@ -110,7 +110,7 @@ def verify(
     missing after the re-derivation makes the conclusions differ. The clone is removed unless
     ``keep``, or the re-derivation failed (its log is then kept)."""
     params = load_params(params_path)
-    lookup(params, "studies", study)
+    params.study(study)
     root = (
         Path(scratch) if scratch else Path(tempfile.mkdtemp(prefix=f"procrustean-verify-{study}-"))
     )
