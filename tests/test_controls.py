@@ -201,3 +201,19 @@ def test_group_effects_table_pairs_each_group():
     assert effect.loc[("fm-step-r10", "major"), "mean_diff"] == pytest.approx(0.0)
     assert effect.loc[("fm-step-r10", "minor"), "wins"] == 8
     assert wide.loc["mfw - ce, fm-step-r10", "minor"].startswith("+5.00")
+
+
+def test_the_controls_are_paired_with_mfw_in_one_study():
+    """A study of mfw beside its controls judges mfw against each of them (top-1, paired), and
+    nothing against a base method it does not run."""
+    from procrustean.report.claims import claims
+
+    top1 = [
+        c for c in claims(["mfw", "mfw_uniform", "manifold_mixup", "remix"]) if c.column == "top1"
+    ]
+    assert [(c.method, c.base) for c in top1] == [
+        ("mfw", "mfw_uniform"),
+        ("mfw", "manifold_mixup"),
+        ("mfw", "remix"),
+    ]
+    assert all(c.family == "accuracy" and c.greater for c in top1)

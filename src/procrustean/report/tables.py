@@ -9,13 +9,18 @@ from tabulate import tabulate
 
 from procrustean.report import stats
 
-# A Procrustean method and the base method it is compared with (same split, same seed).
+# A Procrustean method and the method it is compared with (same split, same seed): its base
+# method, then the controls (class-independent weakening at the same mean rate, generic and
+# imbalance-aware mixing).
 PAIRS = (
     ("mfw", "ce"),
     ("mfw_drw", "drw"),
     ("mfw_ldam_drw", "ldam_drw"),
     ("mfw_la", "la"),
     ("mfw_adaptive", "ce"),
+    ("mfw", "mfw_uniform"),
+    ("mfw", "manifold_mixup"),
+    ("mfw", "remix"),
 )
 
 
