@@ -143,4 +143,26 @@ def test_dvc_experiment_changes_one_entry_and_reruns_only_its_stages(tmp_path):
     )
     assert prov["params"]["method"]["mfw"]["mixing"]["p_max"] == 0.3
     shown = run(["dvc", "exp", "show", "--no-pager", "--csv"], repo).stdout.splitlines()[0]
-    assert "results/smoke/summary.json:" in shown and "top1.synthetic-step-r10.mfw" in shown
+    assert "results/smoke/summary.json:" in shown and "top1.step-r10.mfw" in shown
+    # the README's views, as written, at 120 columns: every cell readable, no warning
+    env = {"COLUMNS": "120"}
+    for cmd in README_VIEWS:
+        out = run(cmd.split(), repo, env=env)
+        lines = out.stdout.splitlines()
+        assert lines and max(len(ln) for ln in lines) <= 120, out.stdout
+        assert "…" not in out.stdout and "failed to load" not in out.stdout + out.stderr, out
+    exp = run(README_VIEWS[0].split(), repo, env=env).stdout
+    assert "0.3" in exp and "p_max" in exp and "step-r10.mfw" in exp, exp
+
+
+# The DVC commands the README shows for reading results (checked to be in it, run above).
+README_VIEWS = (
+    "dvc exp show --no-pager --only-changed",
+    "dvc metrics show results/smoke/summary.json",
+)
+
+
+def test_the_readme_shows_the_views_the_tests_run():
+    readme = (REPO / "README.md").read_text()
+    for cmd in README_VIEWS:
+        assert cmd.replace(" --no-pager", "") in readme, cmd

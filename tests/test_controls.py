@@ -24,7 +24,7 @@ from procrustean.methods.losses import Loss
 from procrustean.models import build_model
 from procrustean.report import evidence, stats
 from procrustean.report.claims import claims_table, control_family
-from procrustean.report.tables import group_effects_table
+from procrustean.report.tables import group_effects_table, summary_metrics
 
 # ------------------------------------------------------------------------------- statistics
 
@@ -217,3 +217,24 @@ def test_the_controls_are_paired_with_mfw_in_one_study():
         ("mfw", "remix"),
     ]
     assert all(c.family == "accuracy" and c.greater for c in top1)
+
+
+def test_summary_metrics_average_the_subsets_of_each_setting():
+    """summary.json, the DVC metric: one column per profile-ratio and method, whatever the
+    number of subsets, so `dvc metrics show` stays narrow."""
+    runs = pd.DataFrame(
+        {
+            "setting": ["fm_s0-step-r100", "fm_s1-step-r100", "fm_s0-exp-r100", "fm_s1-exp-r100"]
+            * 2,
+            "subset": [0, 1, 0, 1] * 2,
+            "seed": [0] * 8,
+            "method": ["ce"] * 4 + ["mfw"] * 4,
+            "top1": [60.0, 62.0, 70.0, 71.0, 63.0, 65.0, 70.5, 71.5],
+        }
+    )
+    settings = ["fm_s0-step-r100", "fm_s1-step-r100", "fm_s0-exp-r100", "fm_s1-exp-r100"]
+    assert summary_metrics(runs, ["ce", "mfw"], settings) == {
+        "top1": {"step-r100": {"ce": 61.0, "mfw": 64.0}, "exp-r100": {"ce": 70.5, "mfw": 71.0}},
+        "subsets": 2,
+        "seeds": 1,
+    }

@@ -39,11 +39,16 @@ def commit_all(repo: Path, message: str) -> None:
 
 
 def run(
-    cmd: list[str], cwd: Path, check: bool = True, timeout: float = 900
+    cmd: list[str],
+    cwd: Path,
+    check: bool = True,
+    timeout: float = 900,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
-    """Run a command with the venv's tools on PATH and the clone's own code (its src/) first."""
+    """Run a command with the venv's tools on PATH and the clone's own code (its src/) first;
+    ``env`` adds variables."""
     exe = str(BIN / cmd[0]) if (BIN / cmd[0]).exists() else cmd[0]
-    env = cli_env()
+    env = cli_env() | (env or {})
     if (cwd / "src" / "procrustean").is_dir():
         env["PYTHONPATH"] = str(cwd / "src")
     proc = subprocess.run(

@@ -36,7 +36,7 @@ FIGURES = (
 )
 CURVES = "curves.csv.gz"  # per run x epoch x class; gzip keeps git small (pandas reads it)
 RUNS = "runs.csv"  # one row per run: top-1 and every evidence summary
-SUMMARY = "summary.json"  # top-1 per setting and method: the study's DVC metrics
+SUMMARY = "summary.json"  # top-1 per profile-ratio and method: the study's DVC metrics
 PLOT_FILES = (
     "train_accuracy",
     "heldout_accuracy",
