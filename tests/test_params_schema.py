@@ -174,3 +174,20 @@ def test_loading_is_unchanged_by_a_second_fill(repo_params):
     once = validate_params(repo_params)
     assert validate_params(once) == once
     assert Path(REPO / "params.yaml").is_file()
+
+
+def test_params_yaml_survives_dvcs_round_trip(tmp_path):
+    """`dvc exp run -S` rewrites params.yaml with DVC's own YAML dumper: it must change exactly
+    the entry set (no requoted or refolded line elsewhere), or the experiment's diff and the
+    committed file drift apart."""
+    from dvc.utils.serialize import modify_yaml
+
+    copy = tmp_path / "params.yaml"
+    copy.write_text((REPO / "params.yaml").read_text())
+    with modify_yaml(str(copy)) as data:
+        old = data["methods"]["mfw"]["mixing"]["p_max"]
+        data["methods"]["mfw"]["mixing"]["p_max"] = 0.3
+    before = (REPO / "params.yaml").read_text().splitlines()
+    after = copy.read_text().splitlines()
+    changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
+    assert changed == [(f"      p_max: {old}", "      p_max: 0.3")]
