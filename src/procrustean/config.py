@@ -30,6 +30,7 @@ from procrustean.errors import UserError
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "params.schema.yaml"
 DEFAULT_PARAMS = Path("params.yaml")
+MAX_SEED = 2**31 - 1  # NumPy's legacy generator (ldam selection) takes seeds below 2**32
 
 
 @cache

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from procrustean import __version__, cpu_mode
+from procrustean.config import REPO_ROOT
+from procrustean.config import SCHEMA_PATH as SCHEMA_FILE
 from procrustean.fileio import pending, sha256_file, sha256_json, write_json
+from procrustean.paths import PROV as PROV_SUFFIX
 
-PROV_SUFFIX = ".prov.json"
 PACKAGE_DIR = Path(__file__).resolve().parent
-REPO_ROOT = PACKAGE_DIR.parents[1]
-SCHEMA_FILE = REPO_ROOT / "workflow" / "schemas" / "params.schema.yaml"
 CODE_PATHS = ("src", "workflow", "Snakefile", "dvc.yaml", "params.yaml", "pyproject.toml")
 
 

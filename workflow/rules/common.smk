@@ -20,7 +20,13 @@ from procrustean.engines.overrides import (
     written_params,
 )
 from procrustean.paths import (
+    HISTORY,
+    METRICS,
+    MODEL,
+    PROV,
     PUBLISHED,
+    SPLIT,
+    SPLIT_SUMMARY,
     history_path,
     metrics_path,
     model_path,
@@ -71,6 +77,17 @@ wildcard_constraints:
 
 
 SETTING = "{dataset}-{profile}-r{ratio}"
+
+
+def pattern(template, suffix=""):
+    """A path pattern of procrustean.paths (the one definition of the layout) with Snakemake's
+    wildcards in place of a setting's name."""
+    return (
+        template.format(
+            study="{study}", setting=SETTING, method="{method}", seed="{seed}"
+        )
+        + suffix
+    )
 
 
 def report_targets(study):

@@ -1,11 +1,11 @@
 rule evaluate:
     input:
         out_of_date("evaluate"),
-        split=made_by(f"data/splits/{{study}}/{SETTING}.json"),
-        model=made_by(f"runs/{{study}}/{SETTING}/{{method}}/seed{{seed}}/model.pt"),
+        split=made_by(pattern(SPLIT)),
+        model=made_by(pattern(MODEL)),
     output:
-        metrics=f"results/{{study}}/metrics/{SETTING}/{{method}}/seed{{seed}}.json",
-        prov=f"results/{{study}}/metrics/{SETTING}/{{method}}/seed{{seed}}.json.prov.json",
+        metrics=pattern(METRICS),
+        prov=pattern(METRICS, PROV),
     log:
         f"logs/{{study}}/evaluate/{SETTING}/{{method}}/seed{{seed}}.log",
     threads: 1

@@ -2,9 +2,9 @@ rule split:
     input:
         out_of_date("split"),
     output:
-        split=f"data/splits/{{study}}/{SETTING}.json",
-        prov=f"data/splits/{{study}}/{SETTING}.json.prov.json",
-        summary=f"results/{{study}}/splits/{SETTING}.json",
+        split=pattern(SPLIT),
+        prov=pattern(SPLIT, PROV),
+        summary=pattern(SPLIT_SUMMARY),
     log:
         f"logs/{{study}}/split/{SETTING}.log",
     resources:

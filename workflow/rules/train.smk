@@ -1,11 +1,11 @@
 rule train:
     input:
         out_of_date("train"),
-        split=made_by(f"data/splits/{{study}}/{SETTING}.json"),
+        split=made_by(pattern(SPLIT)),
     output:
-        history=f"results/{{study}}/history/{SETTING}/{{method}}/seed{{seed}}.json",
-        prov=f"results/{{study}}/history/{SETTING}/{{method}}/seed{{seed}}.json.prov.json",
-        model=f"runs/{{study}}/{SETTING}/{{method}}/seed{{seed}}/model.pt",
+        history=pattern(HISTORY),
+        prov=pattern(HISTORY, PROV),
+        model=pattern(MODEL),
     log:
         f"logs/{{study}}/train/{SETTING}/{{method}}/seed{{seed}}.log",
     benchmark:

@@ -13,10 +13,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
+from procrustean.config import MAX_SEED
 from procrustean.errors import UserError
 
 PARAMS_ENV = "PROCRUSTEAN_PARAMS_FILE"
-MAX_SEED = 2**31 - 1  # procrustean.ui.validation's bound (imported lazily there: it needs torch)
 
 
 class _Help(argparse.RawDescriptionHelpFormatter):

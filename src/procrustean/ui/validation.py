@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from procrustean.config import MAX_SEED
 from procrustean.data.imbalance import PROFILES, class_counts, num_minor_classes
 from procrustean.entries import Params
 from procrustean.errors import UserError
@@ -19,7 +20,6 @@ SOURCE_SHAPES = {
     "cifar10": (10, 5000, 32),
     "cifar100": (100, 500, 32),
 }
-MAX_SEED = 2**31 - 1  # NumPy's legacy generator (ldam selection) takes seeds below 2**32
 MAX_SYNTHETIC_VALUES = 2 * 10**8  # synthetic train + test pixels: a few hundred MB at most
 NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
