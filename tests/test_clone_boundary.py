@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -147,11 +148,11 @@ def test_dvc_experiment_changes_one_entry_and_reruns_only_its_stages(tmp_path):
     # the README's views, as written, at 120 columns: every cell readable, no warning
     env = {"COLUMNS": "120"}
     for cmd in README_VIEWS:
-        out = run(cmd.split(), repo, env=env)
+        out = run(shlex.split(cmd), repo, env=env)
         lines = out.stdout.splitlines()
         assert lines and max(len(ln) for ln in lines) <= 120, out.stdout
         assert "…" not in out.stdout and "failed to load" not in out.stdout + out.stderr, out
-    exp = run(README_VIEWS[0].split(), repo, env=env).stdout
+    exp = run(shlex.split(README_VIEWS[0]), repo, env=env).stdout
     assert "0.3" in exp and "p_max" in exp and "step-r10.mfw" in exp, exp
 
 
