@@ -17,7 +17,7 @@ from procrustean.diagnostics import heldout_subset, per_class_accuracy
 from procrustean.errors import UserError
 from procrustean.methods.losses import LDAMLoss, Loss, mixed_unweighted_sum
 from procrustean.report import evidence, stats
-from procrustean.report.claims import Claim, claims_table, verdict
+from procrustean.report.claims import Claim, claims_table, subsets_agree, verdict
 from procrustean.report.collect import dataset_family
 from procrustean.report.tables import heldout_table, paired_long, spread_table
 from procrustean.train import _LossLog, train
@@ -192,6 +192,9 @@ def test_claim_verdicts_follow_the_interval_and_holm():
         "not reproduced (interval includes"
     )
     assert verdict(stats.Interval(-2, -3, -1, 6), up, 0.01).endswith("opposite side)")
+    assert verdict(stats.Interval(2, 1, 3, 6), up, 0.01, subsets_agree=False) == (
+        "not reproduced (a subset's mean on the other side)"
+    )
     ratio = Claim("r", "m", "gradient_ratio", "ce", None, greater=True, null=1.0)
     assert verdict(stats.Interval(1.5, 1.2, 1.8, 5), ratio, 0.01) == "reproduced"
     assert verdict(stats.Interval(1.5, 0.9, 2.1, 5), ratio, 0.2).startswith("not reproduced")
@@ -221,3 +224,13 @@ def test_subsets_are_datasets_that_differ_only_in_seed():
         "fm_s1": "fm",
         "fm_big": "fm_big",
     }
+
+
+def test_subsets_must_agree_because_seeds_are_nested_in_them():
+    up = Claim("x", "m", "top1", "mfw", "ce", greater=True)
+    found = pd.DataFrame({"subset": [0, 0, 1, 1, 2, 2], "value": [2, 1, 3, 2, 1.5, -2.0]})
+    assert not subsets_agree(found, up)  # subset 2's mean is -0.25
+    assert subsets_agree(found.assign(value=found.value.abs()), up)
+    down = Claim("g", "m", "progress_gap", "mfw", "ce", greater=False)
+    assert subsets_agree(found.assign(value=-found.value.abs()), down)
+    assert not subsets_agree(found.iloc[:0], up)  # nothing measured supports nothing

@@ -160,7 +160,12 @@ def test_every_study_has_its_stage_groups_in_dvc_yaml():
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
     studies = list(yaml.safe_load((REPO / "params.yaml").read_text())["studies"])
     groups = [f"{kind}-{s}" for s in studies for kind in ("split", "train", "evaluate")]
-    assert sorted(stages) == sorted(["run-config", "report", *groups])
+    assert sorted(stages) == sorted(["run-config", "report", "verdicts", *groups])
+    from procrustean.report import confirmation
+
+    verdicts = stages["verdicts"]
+    assert verdicts["deps"][:5] == [confirmation.runs_path(s) for s in confirmation.STUDIES]
+    assert [next(iter(o)) for o in verdicts["outs"]][:3] == list(confirmation.OUTPUTS)
     for study in studies:
         for kind in ("split", "train", "evaluate"):
             matrix = stages[f"{kind}-{study}"]["matrix"]

@@ -81,6 +81,7 @@ STAGE_ENTRY = {
     "train": "procrustean.train",
     "evaluate": "procrustean.evaluate",
     "report": "procrustean.report.build",
+    "verdicts": "procrustean.report.confirmation",
 }
 
 

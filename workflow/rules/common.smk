@@ -12,6 +12,8 @@ sys.path.insert(0, SRC)
 from procrustean.checks.compare import snapshot_baseline
 from procrustean.config import resolve_params, study_runs
 from procrustean.errors import UserError
+from procrustean.report.confirmation import OUTPUTS as VERDICTS
+from procrustean.report.confirmation import STUDIES as CONFIRMATION
 from procrustean.checks.freshness import Freshness, snakemake_marker
 from procrustean.engines.overrides import (
     effective_params_file,

@@ -11,3 +11,15 @@ rule report:
         runtime=10,
     shell:
         "procrustean report --study {wildcards.study} > {log} 2>&1"
+
+
+rule verdicts:
+    input:
+        [f"results/{study}/tables/runs.csv" for study in CONFIRMATION],
+    output:
+        [*VERDICTS, VERDICTS[0] + PROV],
+    log:
+        "logs/confirmation/verdicts.log",
+    localrule: True
+    shell:
+        "procrustean verdicts > {log} 2>&1"

@@ -11,7 +11,8 @@ from pathlib import Path
 from procrustean.checks.freshness import study_stages
 from procrustean.entries import Params
 from procrustean.errors import UserError
-from procrustean.paths import PUBLISHED, run_config_dir
+from procrustean.paths import PROV, PUBLISHED, run_config_dir
+from procrustean.report import confirmation
 
 
 def stage_files(params: Params) -> dict[str, tuple[list[str], list[str]]]:
@@ -31,6 +32,9 @@ def stage_files(params: Params) -> dict[str, tuple[list[str], list[str]]]:
                     stage.key,
                 ]
             stages[name] = (deps, [*stage.outputs, stage.record])
+    if all(s in params.studies for s in confirmation.STUDIES):
+        outs = [*confirmation.OUTPUTS, confirmation.OUTPUTS[0] + PROV]
+        stages["verdicts"] = ([confirmation.runs_path(s) for s in confirmation.STUDIES], outs)
     return stages
 
 

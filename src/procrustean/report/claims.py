@@ -147,15 +147,18 @@ def claims(methods: list[str]) -> list[Claim]:
     return [c for c in out if c.method in methods and (c.base is None or c.base in methods)]
 
 
-def verdict(ci: stats.Interval, claim: Claim, holm_p: float) -> str:
-    """reproduced: the interval lies on the claimed side and Holm's p is below 0.05."""
+def verdict(ci: stats.Interval, claim: Claim, holm_p: float, subsets_agree: bool = True) -> str:
+    """reproduced: the interval lies on the claimed side, Holm's p is below 0.05, and the mean
+    has the claimed sign in every imbalanced subset (seeds are nested in subsets)."""
     if ci.n < 2:
         return "not measurable here (fewer than 2 runs)"
     above, below = ci.low > claim.null, ci.high < claim.null
     if (above and claim.greater) or (below and not claim.greater):
-        if holm_p < ALPHA:
-            return "reproduced"
-        return "not reproduced after Holm's correction"
+        if holm_p >= ALPHA:
+            return "not reproduced after Holm's correction"
+        if not subsets_agree:
+            return "not reproduced (a subset's mean on the other side)"
+        return "reproduced"
     if above or below:
         return "not reproduced (interval on the opposite side)"
     return f"not reproduced (interval includes {claim.null:g})"
@@ -187,6 +190,14 @@ def claim_values(runs: pd.DataFrame, family: str, claim: Claim) -> pd.DataFrame:
     )
 
 
+def subsets_agree(found: pd.DataFrame, claim: Claim) -> bool:
+    """Whether the mean over each imbalanced subset's seeds lies on the claimed side of null."""
+    if found.empty:
+        return False
+    means = found.groupby("subset")["value"].mean()
+    return bool((means > claim.null).all() if claim.greater else (means < claim.null).all())
+
+
 def _families(runs: pd.DataFrame) -> list[str]:
     """The imbalanced families (the balanced controls are judged through them)."""
     return [f for f in dict.fromkeys(runs.family) if control_family(f) is not None]
@@ -200,9 +211,10 @@ def claims_table(runs: pd.DataFrame, methods: list[str], settings: list[str]):
     long, tested = [], []
     for family in _families(runs):
         for c in claims(methods):
-            values = claim_values(runs, family, c)["value"].astype(float)
+            found = claim_values(runs, family, c)
+            values = found["value"].astype(float)
             ci = stats.t_interval(values)
-            tested.append((c, ci))
+            tested.append((c, ci, subsets_agree(found, c)))
             long.append(
                 {
                     "setting": family,
@@ -227,12 +239,13 @@ def claims_table(runs: pd.DataFrame, methods: list[str], settings: list[str]):
     for fam in frame.holm_family.unique():
         mask = frame.holm_family == fam
         frame.loc[mask, "holm_p"] = stats.holm(frame.loc[mask, "p"].tolist())
+    frame["subsets_agree"] = [agree for _, _, agree in tested]
     frame["verdict"] = [
-        verdict(ci, c, h) if ci.n else "not measurable here (not recorded)"
-        for (c, ci), h in zip(tested, frame.holm_p, strict=True)
+        verdict(ci, c, h, agree) if ci.n else "not measurable here (not recorded)"
+        for (c, ci, agree), h in zip(tested, frame.holm_p, strict=True)
     ]
     rows = []
-    for (c, ci), r in zip(tested, frame.itertuples(), strict=True):
+    for (c, ci, _), r in zip(tested, frame.itertuples(), strict=True):
         digits = 2 if c.column in ("top1", "gradient_ratio", "gradient_ratio_clean") else 3
         rows.append(
             {

@@ -164,6 +164,23 @@ def _parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_report)
 
     s = sub.add_parser(
+        "verdicts",
+        help="the paper's claims judged over the confirmation studies together",
+        description="Reads results/<study>/tables/runs.csv of each confirmation study (confirm, "
+        "confirm_ldam, confirm_drw, confirm_controls, confirm_r10); writes "
+        "results/confirmation/verdicts.{md,tex,csv} with a provenance record: Holm's correction "
+        "within each family of claims across the studies, the subset-sign rule, over-fitting "
+        "judged at ratio 10 only, the balanced control only where its ce runs fit.",
+    )
+    s.add_argument(
+        "--study",
+        action="append",
+        dest="studies",
+        help="a study whose runs to include (repeatable; default: the five confirmation studies)",
+    )
+    s.set_defaults(func=_verdicts)
+
+    s = sub.add_parser(
         "audit",
         help="re-hash an output and everything it was made from",
         description="Exit 0: every file matches its record; 1: a file present here differs from "
@@ -379,6 +396,14 @@ def _report(args: argparse.Namespace) -> None:
 
     outputs = build_report(load_params(args.params), args.study)
     print(f"report {args.study}: {len(outputs)} files under results/{args.study}/")
+
+
+def _verdicts(args: argparse.Namespace) -> None:
+    from procrustean.config import load_params
+    from procrustean.report.confirmation import STUDIES, write_verdicts
+
+    outputs = write_verdicts(load_params(args.params), tuple(args.studies or STUDIES))
+    print(f"verdicts: {len(outputs)} files under {outputs[0].rsplit('/', 1)[0]}/")
 
 
 def _audit(args: argparse.Namespace) -> int:

@@ -1,0 +1,136 @@
+"""The confirmation verdicts: the paper's claims judged over the confirmation studies together,
+by the rules written down before any of their results existed (docs/evidence.md, "The
+confirmation studies"): one Holm family per kind of claim across the studies, the subset-sign
+rule (in ``claims``), over-fitting judged only where the minor classes are fit (ratio 10), the
+balanced control only where its ce runs fit, and the share of runs that plateaued beside each.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from procrustean.entries import Params
+from procrustean.errors import UserError
+from procrustean.fileio import atomic_group, atomic_path
+from procrustean.paths import REPORT_DIR, RUNS, VERDICTS_DIR
+from procrustean.provenance import hash_inputs, now, stable_record, write_provenance
+from procrustean.report import claims, tables
+
+STUDIES = ("confirm", "confirm_ldam", "confirm_drw", "confirm_controls", "confirm_r10")
+OUTPUTS = tuple(f"{VERDICTS_DIR}/verdicts.{ext}" for ext in ("md", "tex", "csv"))
+TITLE = (
+    "The paper's claims over the confirmation studies: mean [95% t-interval] (pairs), Holm's p "
+    "within its family across the studies, Wilcoxon p, wins, the smallest effect detectable at "
+    "80% power, runs whose groups plateaued, verdict (docs/evidence.md: the confirmation studies)"
+)
+OVERFIT_COLUMNS = ("overfit_gap", "overfit_gap_top")  # what the over-fitting claims read
+OVERFIT_RATIOS = (10,)  # at ratio 100 ce never fits the minor classes
+PLATEAU = 0.02  # a group has plateaued when its last 5 epochs moved it by less than this
+KEYS = ["family", "method", "subset", "seed"]
+NOT_APPLICABLE_RATIO = "not applicable (the minor classes are never fit at this ratio)"
+NOT_APPLICABLE_FIT = "not applicable (the balanced control's ce runs do not fit their classes)"
+
+
+def combined_runs(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The runs of several studies (study -> its runs.csv) in one frame; a run (family, method,
+    subset, seed) may come from one study only, or pairs across studies would be ambiguous."""
+    runs = pd.concat(
+        [frame.assign(study=study) for study, frame in tables.items()], ignore_index=True
+    )
+    twice = runs[runs.duplicated(KEYS, keep=False)]
+    if not twice.empty:
+        row = twice.iloc[0]
+        studies = sorted(set(twice[(twice[KEYS] == row[KEYS]).all(axis=1)].study))
+        raise UserError(
+            f"run {row.family} {row.method} subset {row.subset} seed {row.seed} is in studies "
+            f"{', '.join(studies)}; a confirmation run may belong to one study only"
+        )
+    return runs
+
+
+def _ratio(family: str) -> int:
+    return int(family.rsplit("-r", 1)[1])
+
+
+def balanced_fit(runs: pd.DataFrame, family: str) -> bool:
+    """Whether every ce run of ``family``'s balanced control reached 95% clean training accuracy
+    on its bottom group (``fit_bottom`` is the epoch it did, empty if never)."""
+    control = claims.control_family(family)
+    ce = runs[(runs.family == control) & (runs.method == "ce")]
+    return not ce.empty and bool(ce.fit_bottom.notna().all())
+
+
+def applicable(runs: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """``runs`` with the over-fitting measures blanked where they are not judged, and why."""
+    runs, why = runs.copy(), {}
+    for family in claims._families(runs):
+        if _ratio(family) not in OVERFIT_RATIOS:
+            runs.loc[runs.family == family, list(OVERFIT_COLUMNS)] = float("nan")
+            why[family] = NOT_APPLICABLE_RATIO
+        elif not balanced_fit(runs, family):
+            control = claims.control_family(family)
+            runs.loc[runs.family == control, "overfit_gap"] = float("nan")
+            why[f"{family} control"] = NOT_APPLICABLE_FIT
+    return runs, why
+
+
+def plateau_share(runs: pd.DataFrame, family: str) -> str:
+    """'k/n': the runs of ``family`` whose top and bottom groups both plateaued."""
+    sub = runs[runs.family == family]
+    flat = (sub.plateau_top.abs() < PLATEAU) & (sub.plateau_bottom.abs() < PLATEAU)
+    return f"{int(flat.sum())}/{len(sub)}"
+
+
+def verdicts(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The claims table over the combined runs, with the confirmation rules applied: a wide
+    table (claim rows) and a long one (one row per claim and setting)."""
+    judged, why = applicable(runs)
+    methods = list(dict.fromkeys(judged.method))
+    wide, long = claims.claims_table(judged, methods, [])
+    if long.empty:
+        return wide, long
+    overfit = {
+        c.name for c in claims.claims(methods) if c.column in ("overfit_excess", "overfit_gap")
+    }
+    for i, row in long.iterrows():
+        control = next(c for c in claims.claims(methods) if c.name == row.claim).control
+        reason = why.get(f"{row.setting} control" if control else row.setting)
+        if row.claim in overfit and reason and row.n == 0:
+            long.loc[i, "verdict"] = reason
+            wide.iloc[i, wide.columns.get_loc("verdict")] = reason
+    long["plateaued"] = [plateau_share(runs, s) for s in long.setting]
+    wide.insert(1, "runs plateaued", long["plateaued"].tolist())
+    return wide, long
+
+
+def runs_path(study: str) -> str:
+    """A study's one-row-per-run table, written by its report."""
+    return f"{REPORT_DIR.format(study=study)}/tables/{RUNS}"
+
+
+def write_verdicts(params: Params, studies: tuple[str, ...] = STUDIES) -> list[str]:
+    """``procrustean verdicts``: read the studies' runs tables, judge, write the verdict tables
+    (md, tex, csv) under results/confirmation/ with a provenance record."""
+    started = now()
+    for study in studies:
+        params.study(study)
+    inputs = [runs_path(s) for s in studies]
+    missing = [p for p in inputs if not Path(p).is_file()]
+    if missing:
+        raise UserError(
+            f"{missing[0]}: missing ({len(missing)} of {len(inputs)} studies' runs tables); "
+            f"run their reports first, e.g. snakemake --cores all {studies[inputs.index(missing[0])]}"
+        )
+    runs = combined_runs({s: pd.read_csv(p) for s, p in zip(studies, inputs, strict=True)})
+    wide, long = verdicts(runs)
+    md, tex = tables.render(wide, TITLE)
+    resolved = {"studies": {s: params.study(s).record()[s] for s in studies}}
+    with atomic_group():
+        for path, text in zip(OUTPUTS, (md, tex, long.to_csv(index=False)), strict=True):
+            with atomic_path(path) as tmp:
+                tmp.write_text(text)
+        stable = stable_record(resolved, hash_inputs(inputs))
+        write_provenance("verdicts", list(OUTPUTS), stable, started, params.source)
+    return list(OUTPUTS)

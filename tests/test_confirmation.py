@@ -1,0 +1,153 @@
+"""The confirmation verdicts: claims judged over several studies' runs with the rules fixed
+before their results existed."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from procrustean.errors import UserError
+from procrustean.report import confirmation
+from tests.conftest import REPO, run_cli, write_params
+
+COLUMNS = ("top1", "progress_gap", "gradient_ratio", "gradient_ratio_clean", "minor_to_major")
+
+
+def _runs(family: str, methods: dict[str, float], fit: bool = True, seed0: int = 0) -> pd.DataFrame:
+    """3 subsets x 5 seeds per method; top-1 = the method's level + a subset effect + noise."""
+    rng = np.random.default_rng(seed0)
+    rows = []
+    for (method, level), subset, seed in itertools.product(methods.items(), range(3), range(5)):
+        rows.append(
+            {
+                "family": family,
+                "setting": f"{family.split('-')[0]}_s{subset}-{family.split('-', 1)[1]}",
+                "method": method,
+                "subset": subset,
+                "seed": seed,
+                "top1": level + subset + rng.normal(0, 0.3),
+                "progress_gap": 0.3 + rng.normal(0, 0.02),
+                "gradient_ratio": 2.0 + rng.normal(0, 0.1),
+                "gradient_ratio_clean": 2.0 + rng.normal(0, 0.1),
+                "minor_to_major": 0.8 + rng.normal(0, 0.02),
+                "overfit_gap": 0.2 + rng.normal(0, 0.02),
+                "overfit_gap_top": 0.02 + rng.normal(0, 0.01),
+                "plateau_top": 0.001,
+                "plateau_bottom": 0.01 if seed else 0.05,  # one seed of five still rising
+                "fit_bottom": 30.0 if fit else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_a_run_may_belong_to_one_study_only():
+    a = _runs("fm-step-r100", {"mfw": 70})
+    with pytest.raises(UserError, match=r"run fm-step-r100 mfw subset 0 seed 0 is in studies a, b"):
+        confirmation.combined_runs({"a": a, "b": a})
+
+
+def test_pairs_cross_studies_and_holm_spans_them():
+    runs = confirmation.combined_runs(
+        {
+            "confirm": _runs("fm-step-r100", {"ce": 60, "mfw": 62}),
+            "controls": _runs("fm-step-r100", {"mfw_uniform": 61.9, "remix": 60}, seed0=1),
+        }
+    )
+    wide, long = confirmation.verdicts(runs)
+    top1 = long[long.holm_family == "accuracy"].set_index("claim")
+    assert set(top1.index) == {
+        "MFW improves top-1 (mfw vs ce)",
+        "MFW improves top-1 (mfw vs mfw_uniform)",
+        "MFW improves top-1 (mfw vs remix)",
+    }
+    assert (top1.n == 15).all()  # paired across the two studies by subset and seed
+    assert top1.loc["MFW improves top-1 (mfw vs ce)", "verdict"] == "reproduced"
+    assert top1.loc["MFW improves top-1 (mfw vs mfw_uniform)", "verdict"].startswith(
+        "not reproduced"
+    )
+    # Holm over the three top-1 tests of the two studies: the smallest p is multiplied by 3
+    smallest = top1.p.idxmin()
+    assert top1.loc[smallest, "holm_p"] == pytest.approx(min(1.0, 3 * top1.p.min()))
+    assert set(long.plateaued) == {"48/60"}  # 4 methods x 15 runs; each seed 0 still rising
+    assert (wide["runs plateaued"] == long.plateaued.tolist()).all()
+
+
+def test_plateau_share_counts_runs_whose_groups_both_settled():
+    runs = _runs("fm-step-r100", {"ce": 60, "mfw": 62})
+    assert confirmation.plateau_share(runs, "fm-step-r100") == "24/30"  # seed 0 still rising
+
+
+def test_over_fitting_is_judged_at_ratio_10_only_and_with_a_fitting_control():
+    runs = confirmation.combined_runs(
+        {
+            "confirm": _runs("fm-step-r100", {"ce": 60, "mfw": 62}),
+            "r10": pd.concat(
+                [
+                    _runs("fm-step-r10", {"ce": 70, "mfw": 71}),
+                    _runs("fm-balanced-r10", {"ce": 65}, fit=False),
+                ]
+            ),
+        }
+    )
+    _, long = confirmation.verdicts(runs)
+    rows = long.set_index(["setting", "claim"])
+    at100 = rows.loc[("fm-step-r100", "over-fitting: minor classes generalise worse than they fit")]
+    assert at100.verdict == confirmation.NOT_APPLICABLE_RATIO and at100.n == 0
+    at10 = rows.loc[("fm-step-r10", "over-fitting: minor classes generalise worse than they fit")]
+    assert at10.verdict == "reproduced" and at10.n == 15
+    control = rows.loc[
+        ("fm-step-r10", "over-fitting is induced by imbalance, not by few images alone")
+    ]
+    assert control.verdict == confirmation.NOT_APPLICABLE_FIT  # the balanced ce runs never fit
+    # the not-applicable rows take no part in Holm's correction
+    mech = long[long.holm_family == "mechanism"]
+    assert mech[mech.verdict.str.startswith("not applicable")].holm_p.isna().all()
+
+
+def test_the_cli_writes_the_verdicts_with_provenance(tmp_path, params):
+    params["studies"]["other"] = {**params["studies"]["smoke"], "methods": ["mfw_uniform"]}
+    write_params(tmp_path, params)
+    tables = {
+        "smoke": _runs("synthetic-step-r10", {"ce": 60, "mfw": 62}),
+        "other": _runs("synthetic-step-r10", {"mfw_uniform": 61}, seed0=3),
+    }
+    proc = run_cli("verdicts", "--study", "smoke", cwd=tmp_path)
+    assert proc.returncode == 2 and "results/smoke/tables/runs.csv: missing" in proc.stderr
+    assert not (tmp_path / "results/confirmation").exists()
+    for study, frame in tables.items():
+        path = tmp_path / confirmation.runs_path(study)
+        path.parent.mkdir(parents=True)
+        frame.to_csv(path, index=False)
+    proc = run_cli("verdicts", "--study", "smoke", "--study", "other", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "results/confirmation"
+    assert "MFW improves top-1 (mfw vs mfw_uniform)" in (out / "verdicts.md").read_text()
+    long = pd.read_csv(out / "verdicts.csv")
+    assert {"holm_p", "subsets_agree", "plateaued", "verdict"} <= set(long.columns)
+    prov = json.loads((out / "verdicts.md.prov.json").read_text())
+    assert prov["stage"] == "verdicts" and set(prov["inputs"]) == {
+        confirmation.runs_path("smoke"),
+        confirmation.runs_path("other"),
+    }
+    assert "src/procrustean/report/confirmation.py" in prov["code_files"]
+
+
+def test_the_confirmation_studies_exist_and_share_no_run():
+    """The committed design: every study the verdicts read is in params.yaml, and no two of
+    them train the same (data, method, seed) on the same setting."""
+    import yaml
+
+    studies = yaml.safe_load((REPO / "params.yaml").read_text())["studies"]
+    seen = {}
+    for name in confirmation.STUDIES:
+        s = studies[name]
+        for run in itertools.product(
+            s["datasets"], s["profiles"], s["ratios"], s["methods"], s["seeds"]
+        ):
+            assert run not in seen, f"{run} in {seen.get(run)} and {name}"
+            seen[run] = name
+    assert len(seen) == 60 + 60 + 60 + 45 + 90  # confirm, _ldam, _drw, _controls, _r10
