@@ -198,7 +198,7 @@ def subsets_agree(found: pd.DataFrame, claim: Claim) -> bool:
     return bool((means > claim.null).all() if claim.greater else (means < claim.null).all())
 
 
-def _families(runs: pd.DataFrame) -> list[str]:
+def imbalanced_families(runs: pd.DataFrame) -> list[str]:
     """The imbalanced families (the balanced controls are judged through them)."""
     return [f for f in dict.fromkeys(runs.family) if control_family(f) is not None]
 
@@ -209,7 +209,7 @@ def claims_table(runs: pd.DataFrame, methods: list[str], settings: list[str]):
     if {"overfit_gap", "overfit_gap_top"} <= set(runs.columns):
         runs = runs.assign(overfit_excess=runs.overfit_gap - runs.overfit_gap_top)
     long, tested = [], []
-    for family in _families(runs):
+    for family in imbalanced_families(runs):
         for c in claims(methods):
             found = claim_values(runs, family, c)
             values = found["value"].astype(float)

@@ -65,7 +65,7 @@ def balanced_fit(runs: pd.DataFrame, family: str) -> bool:
 def applicable(runs: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     """``runs`` with the over-fitting measures blanked where they are not judged, and why."""
     runs, why = runs.copy(), {}
-    for family in claims._families(runs):
+    for family in claims.imbalanced_families(runs):
         if _ratio(family) not in OVERFIT_RATIOS:
             runs.loc[runs.family == family, list(OVERFIT_COLUMNS)] = float("nan")
             why[family] = NOT_APPLICABLE_RATIO
@@ -91,13 +91,11 @@ def verdicts(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     wide, long = claims.claims_table(judged, methods, [])
     if long.empty:
         return wide, long
-    overfit = {
-        c.name for c in claims.claims(methods) if c.column in ("overfit_excess", "overfit_gap")
-    }
+    by_name = {c.name: c for c in claims.claims(methods)}
     for i, row in long.iterrows():
-        control = next(c for c in claims.claims(methods) if c.name == row.claim).control
-        reason = why.get(f"{row.setting} control" if control else row.setting)
-        if row.claim in overfit and reason and row.n == 0:
+        claim = by_name[row.claim]
+        reason = why.get(f"{row.setting} control" if claim.control else row.setting)
+        if claim.column in ("overfit_excess", "overfit_gap") and reason and row.n == 0:
             long.loc[i, "verdict"] = reason
             wide.iloc[i, wide.columns.get_loc("verdict")] = reason
     long["plateaued"] = [plateau_share(runs, s) for s in long.setting]
