@@ -206,6 +206,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--study", action="append", help="only this study (repeatable; default: all)")
     s.add_argument("--all", action="store_true", help="list every out-of-date stage")
+    s.add_argument(
+        "--compute",
+        action="store_true",
+        help="also the compute the provenance records report: job-hours per kind of stage "
+        "and the busy wall time",
+    )
     s.set_defaults(func=_status)
 
     s = sub.add_parser(
@@ -428,6 +434,8 @@ def _status(args: argparse.Namespace) -> int:
     results = study_status(load_params(args.params), args.study)
     for result in results:
         print("\n".join(result.lines(limit=10**9 if args.all else 8)))
+        if args.compute:
+            print("\n".join(result.compute_lines()))
     return 1 if any(r.stale for r in results) else 0
 
 
