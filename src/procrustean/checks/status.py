@@ -47,7 +47,6 @@ class StudyStatus:
         )
         return out
 
-
     def compute_lines(self) -> list[str]:
         """The compute the study's provenance records report: job time per kind of stage and
         the busy wall time (the union of the jobs' start-end intervals, so pauses between
