@@ -108,6 +108,8 @@ def test_snakemake_report_holds_every_figure_and_table(snakemade, tmp_path):
 def test_dvc_plots_render_the_curves_from_data(snakemade):
     import json
 
+    import pandas as pd
+
     files = [
         f"results/smoke/plots/{p}.csv" for p in ("train_accuracy", "feature_gradient", "train_loss")
     ]
@@ -126,10 +128,17 @@ def test_dvc_plots_render_the_curves_from_data(snakemade):
             assert {"ce major | synthetic-step-r10", "mfw minor | synthetic-step-r10"} <= series
             assert {"ce many | synthetic-exp-r10", "mfw few | synthetic-exp-r10"} <= series
         assert len({v["epoch"] for v in values}) == 3  # the smoke recipe's epochs
-    metrics = run(
-        ["dvc", "metrics", "show", "--json", "results/smoke/summary.json"], snakemade
-    ).stdout
-    assert "synthetic-step-r10" in metrics
+    metrics = json.loads(
+        run(["dvc", "metrics", "show", "--json", "results/smoke/summary.json"], snakemade).stdout
+    )
+    (shown_metrics,) = (m["data"]["results/smoke/summary.json"]["data"] for m in metrics.values())
+    runs = pd.read_csv(snakemade / "results/smoke/tables/runs.csv")
+    means = runs.groupby(["profile", "method"]).top1.mean()
+    assert {(p, m) for p, m in means.index} == {
+        (p, m) for p in ("step", "exp") for m in ("ce", "mfw")
+    }
+    for (profile, method), mean in means.items():
+        assert shown_metrics["top1"][f"{profile}-r10"][method] == pytest.approx(mean, abs=1e-4)
 
 
 def test_curves_table_is_one_gzipped_row_per_run_epoch_and_class(snakemade):
