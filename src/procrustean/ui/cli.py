@@ -481,7 +481,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; bad input becomes one line on stderr and exit status 2."""
     args = _parser().parse_args(argv)
     try:
-        return args.func(args) or 0
+        code = args.func(args) or 0
+        sys.stdout.flush()  # inside the try: a reader that went away is met here, not at exit
+        return code
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except UserError as exc:
         print(f"procrustean {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -1,12 +1,15 @@
-"""``procrustean status --compute``: job time and busy wall time from the provenance records."""
+"""``procrustean status``: its compute summary from the provenance records, and its output
+through a pipe that closes early."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from procrustean.checks.freshness import Stage, Verdict
 from procrustean.checks.status import StudyStatus
+from tests.conftest import BIN, cli_env, write_params
 
 
 def _stage(tmp_path: Path, kind: str, name: str, span: tuple[str, str] | None) -> Verdict:
@@ -36,3 +39,23 @@ def test_job_hours_per_kind_and_busy_time_counts_overlaps_once(tmp_path):
 def test_a_study_without_records_says_so(tmp_path):
     lines = StudyStatus("s", [_stage(tmp_path, "train", "a", None)]).compute_lines()
     assert lines == ["compute s: no provenance record yet"]
+
+
+def test_a_reader_that_stops_early_ends_status_quietly(tmp_path, params):
+    """`procrustean status --all | head -1`: no traceback and no error line, exit 141 (SIGPIPE's
+    status in the shell), like other Unix tools."""
+    params["studies"]["smoke"]["seeds"] = list(range(2000))  # 8,000 absent stages: > 64 KB
+    write_params(tmp_path, params)
+    proc = subprocess.Popen(
+        [str(BIN / "procrustean"), "status", "--all", "--study", "smoke"],
+        cwd=tmp_path,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline().startswith("status smoke: ")
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=300) == 141, err
+    assert err == ""
