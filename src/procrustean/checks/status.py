@@ -10,13 +10,12 @@ is itself out of date) and code.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import statistics
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from procrustean.checks.freshness import CATEGORIES, Freshness, Verdict
 from procrustean.entries import Params
+from procrustean.fileio import read_json
 
 
 @dataclass
@@ -51,40 +50,33 @@ class StudyStatus:
         """The compute the study's provenance records report: job time per kind of stage and
         the busy wall time (the union of the jobs' start-end intervals, so pauses between
         sessions do not count and jobs that ran side by side count once)."""
-        records = [_read_record(v.stage.record) for v in self.verdicts]
-        found = [(v.stage.kind, r) for v, r in zip(self.verdicts, records, strict=True) if r]
+        spans = [(v.stage.kind, _interval(v.stage.record)) for v in self.verdicts]
+        found = [(kind, span) for kind, span in spans if span]
         if not found:
             return [f"compute {self.study}: no provenance record yet"]
         out = [f"compute {self.study} (from {len(found)} of {len(self.verdicts)} records):"]
         for kind in dict.fromkeys(k for k, _ in found):
-            spans = [_seconds(r) for k, r in found if k == kind]
+            seconds = [(end - start).total_seconds() for k, (start, end) in found if k == kind]
             out.append(
-                f"  {kind}: {len(spans)} jobs, {sum(spans) / 3600:.2f} job-hours "
-                f"(median {statistics.median(spans):.0f} s)"
+                f"  {kind}: {len(seconds)} jobs, {sum(seconds) / 3600:.2f} job-hours "
+                f"(median {statistics.median(seconds):.0f} s)"
             )
-        intervals = [_interval(r) for _, r in found]
-        busy = _union_seconds(intervals)
+        intervals = [span for _, span in found]
         out.append(
-            f"  busy wall time {busy / 60:.0f} min, {min(a for a, _ in intervals):%Y-%m-%d %H:%M} "
+            f"  busy wall time {_union_seconds(intervals) / 60:.0f} min, "
+            f"{min(a for a, _ in intervals):%Y-%m-%d %H:%M} "
             f"to {max(b for _, b in intervals):%Y-%m-%d %H:%M} UTC"
         )
         return out
 
 
-def _read_record(path: str) -> dict | None:
+def _interval(record_path: str) -> tuple[dt.datetime, dt.datetime] | None:
+    """A stage's start and end, from its provenance record (None when it has none)."""
     try:
-        return json.loads(Path(path).read_text())
+        record = read_json(record_path)
     except (OSError, ValueError):
         return None
-
-
-def _interval(record: dict) -> tuple[dt.datetime, dt.datetime]:
     return dt.datetime.fromisoformat(record["start"]), dt.datetime.fromisoformat(record["end"])
-
-
-def _seconds(record: dict) -> float:
-    start, end = _interval(record)
-    return (end - start).total_seconds()
 
 
 def _union_seconds(intervals: list[tuple[dt.datetime, dt.datetime]]) -> float:
