@@ -149,3 +149,32 @@ def test_after_run_rewrites_the_run_configs_an_edit_changed_then_records_them(
     assert ce.read_bytes() == ce_bytes and ce.stat().st_mtime == 1000
     with_mfw = [s for s, e in edited.studies.items() if "mfw" in e.methods]
     assert "smoke" in with_mfw and calls == [[f"run-config@{s}" for s in with_mfw]]
+
+
+def test_a_current_stage_the_lock_never_recorded_is_recorded_however_old(
+    tmp_path, monkeypatch, params
+):
+    """A Snakemake run stopped before its closing bookkeeping leaves finished stages out of
+    dvc.lock; the next run records them if the content rule finds them current, not otherwise."""
+    from procrustean.engines.run_config import write_run_configs
+    from tests.conftest import run_cli, write_params
+
+    monkeypatch.chdir(tmp_path)
+    write_params(tmp_path, params)
+    checked = resolved(params)
+    write_run_configs(checked, "smoke")
+    name = "split-smoke@smoke-synthetic-step-10"
+    deps, (split, summary, _) = dvcsync.stage_files(checked)[name]
+    args = ["split", "--study", "smoke", "--dataset", "synthetic", "--profile", "step"]
+    run_cli(*args, "--ratio", "10", "--out", split, "--summary", summary, cwd=tmp_path, check=True)
+    Path("dvc.lock").write_text("schema: '2.0'\nstages: {}\n")
+    for path in [*tmp_path.rglob("*")]:
+        os.utime(path, (1000, 1000))  # made long before dvc.lock was last written
+    assert name in dvcsync.commit_completed(checked, dry_run=True).committed
+    assert name not in dvcsync.commit_targets(dvcsync.stage_files(checked), since=2000)[0]
+    Path("dvc.lock").write_text(f"schema: '2.0'\nstages:\n  {name}:\n    cmd: split\n")
+    assert name not in dvcsync.commit_completed(checked, dry_run=True).committed  # recorded
+    Path("dvc.lock").write_text("schema: '2.0'\nstages: {}\n")
+    Path(split).write_text(Path(split).read_text().replace("[", "[ ", 1))  # not what made it
+    os.utime(split, (1000, 1000))
+    assert name not in dvcsync.commit_completed(checked, dry_run=True).committed

@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from procrustean.checks.freshness import study_stages
+from procrustean.checks.freshness import Freshness, study_stages
 from procrustean.entries import Params
 from procrustean.errors import UserError
 from procrustean.paths import PROV, PUBLISHED, run_config_dir
@@ -65,16 +65,20 @@ def _needs_commit(deps: list[str], outs: list[str], since: float | None) -> bool
 
 
 def commit_targets(
-    stages: dict[str, tuple[list[str], list[str]]], since: float | None = None
+    stages: dict[str, tuple[list[str], list[str]]],
+    since: float | None = None,
+    also: frozenset[str] = frozenset(),
 ) -> tuple[list[str], list[str]]:
     """The stages to commit, and the fewest targets naming them.
 
     A stage qualifies when its file dependencies and outputs all exist and, with ``since``, an
     output is newer than that time (dvc.lock's): DVC re-reads params.yaml for every params
     dependency, about 0.5 s a stage, so committing only what changed keeps a re-run's
-    bookkeeping short. A matrix group's name stands for its stages when all of them qualify.
+    bookkeeping short. The stages in ``also`` qualify whatever their age. A matrix group's name
+    stands for its stages when all of them qualify.
     """
     chosen = {n for n, (deps, outs) in stages.items() if _needs_commit(deps, outs, since)}
+    chosen |= also & set(stages)
     groups: dict[str, list[str]] = {}
     for name in stages:
         alone = name.startswith(("report@", "run-config@"))
@@ -107,6 +111,35 @@ class CommitResult:
         if self.dropped:
             text += f"; dropped {len(self.dropped)} stages dvc.yaml no longer defines"
         return text
+
+
+def _recorded() -> set[str]:
+    """The stage names dvc.lock holds."""
+    if not LOCK.exists():
+        return set()
+    from dvc.utils.serialize import load_yaml
+
+    return set((load_yaml(LOCK) or {}).get("stages", {}))
+
+
+def unrecorded_current(
+    params: Params, stages: dict[str, tuple[list[str], list[str]]], recorded: set[str]
+) -> frozenset[str]:
+    """Complete stages dvc.lock has never recorded whose outputs the content rule finds current:
+    what a Snakemake run stopped before its closing bookkeeping (a kill, a session's end) made,
+    however long ago."""
+    fresh = Freshness(params)
+    known: set[str] = set()
+    for study in params.studies:
+        known |= set(fresh.stages(study))
+    return frozenset(
+        name
+        for name, (deps, outs) in stages.items()
+        if name not in recorded
+        and name in known
+        and _needs_commit(deps, outs, None)
+        and fresh.verdict(name).current
+    )
 
 
 def prune_lock(stages: dict[str, tuple[list[str], list[str]]], dry_run: bool = False) -> list[str]:
@@ -142,7 +175,8 @@ def commit_completed(
 ) -> CommitResult:
     """Record in dvc.lock the stages whose inputs and outputs all exist and whose outputs changed
     since dvc.lock was last written, and since ``written_since`` (a run's start) where given
-    (every complete stage with ``everything``).
+    (every complete stage with ``everything``), and the complete, current stages dvc.lock has
+    never recorded.
 
     Never raises for DVC's sake: a group DVC refuses is retried stage by stage, and a stage it
     still refuses is reported as skipped with DVC's reason.
@@ -153,7 +187,8 @@ def commit_completed(
         since = written_since if since is None else max(since, written_since)
     stages = stage_files(params)
     result.dropped = prune_lock(stages, dry_run)
-    names, targets = commit_targets(stages, since)
+    also = frozenset() if since is None else unrecorded_current(params, stages, _recorded())
+    names, targets = commit_targets(stages, since, also)
     if dry_run or not targets:
         result.committed = names
         return result
