@@ -380,3 +380,19 @@ def test_after_run_prints_the_same_summary(repo, capsys, monkeypatch):
     out = capsys.readouterr().out.splitlines()
     assert out == [f"procrustean: {line}" for line in expected]
     assert out[0].startswith("procrustean: smoke: conclusions reproduced (")
+
+
+def test_a_study_with_nothing_to_compare_says_so_in_one_line(params):
+    """A study with no committed runs (or none made here) is one summary line, not a line a run;
+    once a run can be compared, the others are listed."""
+    from procrustean.checks.compare import RunComparison, StudyComparison
+
+    runs = study_runs(resolved(params), "smoke")
+    new = StudyComparison("smoke", [RunComparison(r, "not committed") for r in runs])
+    assert new.lines() == ["smoke: no committed results to compare with (4 runs); 4 not committed"]
+    some = StudyComparison("smoke", [RunComparison(runs[0], "identical")] + new.runs[1:])
+    assert (
+        some.lines()[0] == "smoke: 1 of 1 runs byte-identical to the committed results "
+        "(metrics and history); 3 not committed"
+    )
+    assert len(some.lines()) == 4 and some.lines()[1].endswith(": not committed")

@@ -200,7 +200,8 @@ class StudyComparison:
 
     def lines(self) -> list[str]:
         """The summary line; the rules and why the conclusions were not judged, where they
-        matter; one line per run that is not byte-identical; the failing checks."""
+        matter; one line per run that is not byte-identical (none where no run could be
+        compared); the failing checks."""
         c, outcome = self.conclusions, self.outcome
         out = [self._head()]
         if c and c.judged and outcome != IDENTICAL:
@@ -209,9 +210,11 @@ class StudyComparison:
             why = c.why_not if c else "no report tables to judge them"
             out.append(f"  conclusions not judged: {why}; the verdict is the byte comparison's")
         drift = {d.run: d for d in c.drifts} if c else {}
-        for r in self.runs:
-            if r.status == "identical":
-                continue
+        uncompared = ("not committed", "missing here")
+        listed = [r for r in self.runs if r.status != "identical"]
+        if all(r.status in uncompared for r in self.runs):
+            listed = []  # nothing to compare with: the summary's counts say it all
+        for r in listed:
             where = f"  {r.run.setting.name} {r.run.method} seed {r.run.seed}: "
             if r.run in drift:
                 out.append(where + drift[r.run].text() + (f"; {r.detail}" if r.detail else ""))
