@@ -162,10 +162,14 @@ class StudyComparison:
         """0 byte-identical, 3 conclusions reproduced, 1 conclusions differ (or not judged)."""
         return EXIT_CODES[self.outcome]
 
+    @property
+    def compared(self) -> int:
+        """Runs both committed and made here."""
+        return len(self.runs) - self.count("not committed") - self.count("missing here")
+
     def _bytes(self, full: bool = False) -> str:
         """'3 of 4 runs byte-identical; 1 differs' (``full``: today's wording)."""
-        n, same = len(self.runs), self.count("identical")
-        compared = n - self.count("not committed") - self.count("missing here")
+        n, same, compared = len(self.runs), self.count("identical"), self.compared
         if compared == 0:
             text = f"no committed results to compare with ({n} runs)"
         else:
@@ -210,11 +214,9 @@ class StudyComparison:
             why = c.why_not if c else "no report tables to judge them"
             out.append(f"  conclusions not judged: {why}; the verdict is the byte comparison's")
         drift = {d.run: d for d in c.drifts} if c else {}
-        uncompared = ("not committed", "missing here")
-        listed = [r for r in self.runs if r.status != "identical"]
-        if all(r.status in uncompared for r in self.runs):
-            listed = []  # nothing to compare with: the summary's counts say it all
-        for r in listed:
+        for r in self.runs if self.compared else []:  # none compared: the counts say it all
+            if r.status == "identical":
+                continue
             where = f"  {r.run.setting.name} {r.run.method} seed {r.run.seed}: "
             if r.run in drift:
                 out.append(where + drift[r.run].text() + (f"; {r.detail}" if r.detail else ""))

@@ -78,7 +78,7 @@ def commit_targets(
     stands for its stages when all of them qualify.
     """
     chosen = {n for n, (deps, outs) in stages.items() if _needs_commit(deps, outs, since)}
-    chosen |= also & set(stages)
+    chosen |= also
     groups: dict[str, list[str]] = {}
     for name in stages:
         alone = name.startswith(("report@", "run-config@"))
