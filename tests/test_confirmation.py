@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from procrustean.errors import UserError
-from procrustean.report import confirmation
+from procrustean.report import confirmation, early_errors
 from tests.conftest import REPO, run_cli, write_params
 
 COLUMNS = ("top1", "progress_gap", "gradient_ratio", "gradient_ratio_clean", "minor_to_major")
@@ -42,6 +42,40 @@ def _runs(family: str, methods: dict[str, float], fit: bool = True, seed0: int =
             }
         )
     return pd.DataFrame(rows)
+
+
+def _curves(runs: pd.DataFrame, epochs: int = 8) -> pd.DataFrame:
+    """Per run, epoch and class (classes 0-1 major, 2-3 minor): the minors' share predicted
+    major is 1 - epoch / 10 for class 2 and half that for class 3, the same in every run."""
+    rows = []
+    for r, epoch, c in itertools.product(runs.itertuples(), range(1, epochs + 1), range(4)):
+        share = (1 - epoch / 10) * (1 if c == 2 else 0.5)
+        rows.append(
+            {
+                "setting": r.setting,
+                "family": r.family,
+                "method": r.method,
+                "seed": r.seed,
+                "epoch": epoch,
+                "class": c,
+                "group": "major" if c < 2 else "minor",
+                "to_major": None if c < 2 else share,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_early_errors_are_each_runs_mean_over_the_minors_in_the_first_quarter():
+    runs = _runs("fm-step-r100", {"ce": 60, "mfw": 62})
+    curves = pd.concat([_curves(runs), _curves(_runs("fm-balanced-r100", {"ce": 60}))])
+    curves.loc[curves.family == "fm-balanced-r100", "to_major"] = None  # no major classes
+    wide, long = early_errors.early_errors_table(curves)
+    assert list(wide.columns) == ["epoch 1", "epoch 2"]  # 8 epochs: the first quarter is 2
+    assert list(wide.index) == ["fm-step-r100, ce", "fm-step-r100, mfw"]
+    row = long.set_index(["method", "epoch"]).loc[("ce", 2)]
+    assert row["mean"] == pytest.approx((0.8 + 0.4) / 2) and row.n == 15  # 3 subsets x 5 seeds
+    assert row.ci_low == pytest.approx(row["mean"]) == pytest.approx(row.ci_high)  # no spread
+    assert wide.loc["fm-step-r100, mfw", "epoch 1"] == "0.675"
 
 
 def test_a_run_may_belong_to_one_study_only():
@@ -122,18 +156,33 @@ def test_the_cli_writes_the_verdicts_with_provenance(tmp_path, params):
         path = tmp_path / confirmation.runs_path(study)
         path.parent.mkdir(parents=True)
         frame.to_csv(path, index=False)
+        _curves(frame).drop(columns="to_major").to_csv(
+            tmp_path / confirmation.curves_path(study), index=False
+        )
+    proc = run_cli("verdicts", "--study", "smoke", "--study", "other", cwd=tmp_path)
+    assert proc.returncode == 2 and "curves.csv.gz: made by an older report" in proc.stderr
+    assert "procrustean report --study smoke" in proc.stderr
+    assert not (tmp_path / "results/confirmation").exists()
+    for study, frame in tables.items():
+        _curves(frame).to_csv(tmp_path / confirmation.curves_path(study), index=False)
     proc = run_cli("verdicts", "--study", "smoke", "--study", "other", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "results/confirmation"
     assert "MFW improves top-1 (mfw vs mfw_uniform)" in (out / "verdicts.md").read_text()
     long = pd.read_csv(out / "verdicts.csv")
     assert {"holm_p", "subsets_agree", "plateaued", "verdict"} <= set(long.columns)
+    early = pd.read_csv(out / "early_errors.csv")
+    assert set(early.method) == {"ce", "mfw", "mfw_uniform"} and set(early.epoch) == {1, 2}
+    assert "| synthetic-step-r10, mfw_uniform |" in (out / "early_errors.md").read_text()
     prov = json.loads((out / "verdicts.md.prov.json").read_text())
     assert prov["stage"] == "verdicts" and set(prov["inputs"]) == {
         confirmation.runs_path("smoke"),
         confirmation.runs_path("other"),
+        confirmation.curves_path("smoke"),
+        confirmation.curves_path("other"),
     }
-    assert "src/procrustean/report/confirmation.py" in prov["code_files"]
+    assert set(prov["outputs"]) == set(confirmation.OUTPUTS)
+    assert "src/procrustean/report/early_errors.py" in prov["code_files"]
 
 
 def test_the_confirmation_studies_exist_and_share_no_run():

@@ -148,8 +148,18 @@ def test_curves_table_is_one_gzipped_row_per_run_epoch_and_class(snakemade):
     runs = {(r.setting, r.method, r.seed) for r in curves.itertuples()}
     assert len(runs) == 4  # 2 settings x (ce, mfw) x 1 seed
     assert len(curves) == len(runs) * 3 * curves["class"].nunique()  # 3 epochs
-    assert {"train_acc", "heldout_acc", "grad_norm", "grad_norm_weighted"} <= set(curves.columns)
+    assert {
+        "train_acc",
+        "heldout_acc",
+        "grad_norm",
+        "grad_norm_weighted",
+        "grad_norm_clean",
+        "to_major",
+    } <= set(curves.columns)
     assert not curves.duplicated(["setting", "method", "seed", "epoch", "class"]).any()
+    step = curves[curves.setting.str.contains("-step-")]
+    assert step[step.group == "major"].to_major.isna().all()  # defined for the others only
+    assert step[step.group == "minor"].to_major.between(0, 1).all()
 
 
 def test_tensorboard_scalars_for_every_run(snakemade):

@@ -13,7 +13,7 @@ from procrustean.checks.compare import snapshot_baseline
 from procrustean.config import resolve_params, study_runs
 from procrustean.errors import UserError
 from procrustean.report.confirmation import OUTPUTS as VERDICTS
-from procrustean.report.confirmation import STUDIES as CONFIRMATION
+from procrustean.report.confirmation import input_tables as verdict_inputs
 from procrustean.checks.freshness import Freshness, snakemake_marker
 from procrustean.engines.overrides import (
     effective_params_file,

@@ -15,7 +15,7 @@ rule report:
 
 rule verdicts:
     input:
-        [f"results/{study}/tables/runs.csv" for study in CONFIRMATION],
+        verdict_inputs(),
     output:
         [*VERDICTS, VERDICTS[0] + PROV],
     log:

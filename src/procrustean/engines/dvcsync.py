@@ -34,7 +34,7 @@ def stage_files(params: Params) -> dict[str, tuple[list[str], list[str]]]:
             stages[name] = (deps, [*stage.outputs, stage.record])
     if all(s in params.studies for s in confirmation.STUDIES):
         outs = [*confirmation.OUTPUTS, confirmation.OUTPUTS[0] + PROV]
-        stages["verdicts"] = ([confirmation.runs_path(s) for s in confirmation.STUDIES], outs)
+        stages["verdicts"] = (confirmation.input_tables(), outs)
     return stages
 
 

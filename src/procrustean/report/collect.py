@@ -98,7 +98,10 @@ def collect(params: Params, study: str) -> StudyData:
                 {**key, "epoch": e["epoch"], "train_loss": e["train_loss"], "lr": e["lr"]}
             )
             heldout = e.get("heldout_acc") or [None] * len(e["class_acc"])
-            weighted = e.get("class_grad_norm_weighted") or [None] * len(e["class_acc"])
+            absent = [None] * len(e["class_acc"])
+            weighted = e.get("class_grad_norm_weighted") or absent
+            clean = e.get("class_grad_norm_clean") or absent
+            to_major = e.get("minor_to_major") or absent
             for c, acc in enumerate(e["class_acc"]):
                 curves.append(
                     {
@@ -111,6 +114,8 @@ def collect(params: Params, study: str) -> StudyData:
                         "heldout_acc": heldout[c],
                         "grad_norm": e["class_grad_norm"][c],
                         "grad_norm_weighted": weighted[c],
+                        "grad_norm_clean": clean[c],
+                        "to_major": to_major[c],
                     }
                 )
     return StudyData(pd.DataFrame(rows), pd.DataFrame(curves), pd.DataFrame(epochs), inputs)

@@ -14,12 +14,15 @@ import pandas as pd
 from procrustean.entries import Params
 from procrustean.errors import UserError
 from procrustean.fileio import atomic_group, atomic_path
-from procrustean.paths import REPORT_DIR, RUNS, VERDICTS_DIR
+from procrustean.paths import CURVES, REPORT_DIR, RUNS, VERDICTS_DIR
 from procrustean.provenance import hash_inputs, now, stable_record, write_provenance
-from procrustean.report import claims, tables
+from procrustean.report import claims, early_errors, tables
 
 STUDIES = ("confirm", "confirm_ldam", "confirm_drw", "confirm_controls", "confirm_r10")
-OUTPUTS = tuple(f"{VERDICTS_DIR}/verdicts.{ext}" for ext in ("md", "tex", "csv"))
+FORMATS = ("md", "tex", "csv")
+OUTPUTS = tuple(
+    f"{VERDICTS_DIR}/{name}.{ext}" for name in ("verdicts", "early_errors") for ext in FORMATS
+)
 TITLE = (
     "The paper's claims over the confirmation studies: mean [95% t-interval] (pairs), Holm's p "
     "within its family across the studies, Wilcoxon p, wins, the smallest effect detectable at "
@@ -108,25 +111,55 @@ def runs_path(study: str) -> str:
     return f"{REPORT_DIR.format(study=study)}/tables/{RUNS}"
 
 
+def curves_path(study: str) -> str:
+    """A study's one-row-per-run-epoch-and-class table, written by its report."""
+    return f"{REPORT_DIR.format(study=study)}/tables/{CURVES}"
+
+
+def input_tables(studies: tuple[str, ...] = STUDIES) -> list[str]:
+    """What the verdicts read: each study's runs table, then each study's curves."""
+    return [path(s) for path in (runs_path, curves_path) for s in studies]
+
+
+def _curves(study: str) -> pd.DataFrame:
+    curves = pd.read_csv(curves_path(study))
+    if "to_major" not in curves:
+        raise UserError(
+            f"{curves_path(study)}: made by an older report (no to_major column); "
+            f"re-make it: procrustean report --study {study}"
+        )
+    return curves
+
+
+def _rendered(wide: pd.DataFrame, long: pd.DataFrame, title: str) -> tuple[str, str, str]:
+    md, tex = tables.render(wide, title)
+    return md, tex, long.to_csv(index=False)
+
+
 def write_verdicts(params: Params, studies: tuple[str, ...] = STUDIES) -> list[str]:
-    """``procrustean verdicts``: read the studies' runs tables, judge, write the verdict tables
-    (md, tex, csv) under results/confirmation/ with a provenance record."""
+    """``procrustean verdicts``: read the studies' runs and curves tables, judge, write the
+    verdict tables and the per-epoch early-error tables (md, tex, csv) under
+    results/confirmation/ with a provenance record."""
     started = now()
     for study in studies:
         params.study(study)
-    inputs = [runs_path(s) for s in studies]
+    inputs = input_tables(studies)
     missing = [p for p in inputs if not Path(p).is_file()]
     if missing:
+        study = studies[inputs.index(missing[0]) % len(studies)]
         raise UserError(
-            f"{missing[0]}: missing ({len(missing)} of {len(inputs)} studies' runs tables); "
-            f"run their reports first, e.g. snakemake --cores all {studies[inputs.index(missing[0])]}"
+            f"{missing[0]}: missing ({len(missing)} of {len(inputs)} report tables); "
+            f"run their reports first, e.g. snakemake --cores all {study}"
         )
-    runs = combined_runs({s: pd.read_csv(p) for s, p in zip(studies, inputs, strict=True)})
-    wide, long = verdicts(runs)
-    md, tex = tables.render(wide, TITLE)
+    runs = combined_runs({s: pd.read_csv(runs_path(s)) for s in studies})
+    curves = pd.concat([_curves(s) for s in studies], ignore_index=True)
+    texts = (
+        *_rendered(*verdicts(runs), TITLE),
+        *_rendered(*early_errors.early_errors_table(curves), early_errors.TITLE),
+    )
     resolved = {"studies": {s: params.study(s).record()[s] for s in studies}}
     with atomic_group():
-        for path, text in zip(OUTPUTS, (md, tex, long.to_csv(index=False)), strict=True):
+        for path, text in zip(OUTPUTS, texts, strict=True):
             with atomic_path(path) as tmp:
                 tmp.write_text(text)
         stable = stable_record(resolved, hash_inputs(inputs))
