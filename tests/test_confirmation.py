@@ -200,3 +200,16 @@ def test_the_confirmation_studies_exist_and_share_no_run():
             assert run not in seen, f"{run} in {seen.get(run)} and {name}"
             seen[run] = name
     assert len(seen) == 60 + 60 + 60 + 45 + 90  # confirm, _ldam, _drw, _controls, _r10
+
+
+def test_the_committed_early_errors_average_to_the_claims_measure():
+    """On confirm's committed curves: the per-epoch table's mean over the first quarter is the
+    claims table's minor_to_major (the same runs, classes and epochs)."""
+    curves = pd.read_csv(REPO / confirmation.curves_path("confirm"))
+    runs = pd.read_csv(REPO / confirmation.runs_path("confirm"))
+    _, long = early_errors.early_errors_table(curves)
+    per_epoch = long.groupby(["family", "method"])["mean"].mean()
+    claimed = runs.groupby(["family", "method"]).minor_to_major.mean()
+    assert per_epoch.index.equals(claimed.index) and len(claimed) == 4
+    assert per_epoch.to_numpy() == pytest.approx(claimed.to_numpy(), abs=1e-5)  # csv: 6 digits
+    assert set(long.n) == {15} and long.epoch.max() == 13  # 52 epochs: a quarter is 13
