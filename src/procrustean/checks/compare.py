@@ -204,8 +204,9 @@ class StudyComparison:
 
     def lines(self) -> list[str]:
         """The summary line; the rules and why the conclusions were not judged, where they
-        matter; one line per run that is not byte-identical (none where no run could be
-        compared); the failing checks."""
+        matter; one line per run that differs or is missing here (runs new since the commit
+        are only counted, and none is listed where no run could be compared); the failing
+        checks."""
         c, outcome = self.conclusions, self.outcome
         out = [self._head()]
         if c and c.judged and outcome != IDENTICAL:
@@ -215,7 +216,7 @@ class StudyComparison:
             out.append(f"  conclusions not judged: {why}; the verdict is the byte comparison's")
         drift = {d.run: d for d in c.drifts} if c else {}
         for r in self.runs if self.compared else []:  # none compared: the counts say it all
-            if r.status == "identical":
+            if r.status in ("identical", "not committed"):
                 continue
             where = f"  {r.run.setting.name} {r.run.method} seed {r.run.seed}: "
             if r.run in drift:
