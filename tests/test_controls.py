@@ -236,3 +236,37 @@ def test_summary_metrics_average_the_subsets_of_each_setting():
     assert summary_metrics(runs, ["ce", "mfw"], settings) == {
         "top1": {"step-r100": {"ce": 61.0, "mfw": 64.0}, "exp-r100": {"ce": 70.5, "mfw": 71.0}}
     }
+
+
+def test_the_balanced_control_is_measured_on_the_imbalanced_runs_bottom_classes():
+    """Under exp the bottom group (few: classes 8, 9) is not the control's (the step minors
+    5-9): the control's gap is read on classes 8 and 9, not on its own bottom group."""
+    rows = []
+    for subset, seed in ((0, 0), (0, 1), (1, 0), (1, 1)):
+        per_class = {f"overfit_class_{c}": (0.4 if c == 6 else 0.1) for c in range(10)}
+        key = {"subset": subset, "seed": seed, "method": "ce", "top1": 60.0}
+        rows.append(
+            {
+                **key,
+                "family": "fm-exp-r10",
+                "overfit_gap": 0.3 + seed / 100,
+                "bottom_classes": "8 9",
+                **per_class,
+            }
+        )
+        rows.append(
+            {
+                **key,
+                "family": "fm-balanced-r10",
+                "overfit_gap": 0.16,  # classes 5-9
+                "bottom_classes": "5 6 7 8 9",
+                **per_class,
+            }
+        )
+    long = claims_table(pd.DataFrame(rows), ["ce"], [])[1].set_index("claim")
+    row = long.loc["over-fitting is induced by imbalance, not by few images alone"]
+    assert row.n == 4 and row["mean"] == pytest.approx(0.3 + 0.005 - 0.1)  # not - 0.16
+    # a runs table from before the per-class columns: the control's own bottom group
+    old = pd.DataFrame(rows).drop(columns=["bottom_classes"])
+    row = claims_table(old, ["ce"], [])[1].set_index("claim").loc[row.name]
+    assert row["mean"] == pytest.approx(0.3 + 0.005 - 0.16)

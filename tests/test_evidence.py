@@ -135,6 +135,8 @@ def test_run_summaries_on_a_hand_made_history():
     assert evidence.heldout_accuracy(epochs) == pytest.approx(0.7)
     row = evidence.run_evidence({"epochs": epochs, "groups": GROUPS}, 2)
     assert row["fit_major"] == 2 and row["fit_minor"] == 3 and row["fit_bottom"] == 3
+    assert row["bottom_classes"] == "2 3" and row["overfit_class_0"] is None  # no held-out
+    assert (row["overfit_class_2"], row["overfit_class_3"]) == pytest.approx((0.5, 0.3))
 
 
 def test_t_interval_matches_students_t():

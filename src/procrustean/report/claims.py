@@ -88,7 +88,7 @@ SINGLE = (
     Claim(
         "over-fitting is induced by imbalance, not by few images alone",
         "bottom group's final (train - held-out), imbalanced minus balanced control (same "
-        "images for those classes, same seed), ce",
+        "classes, same subset and seed), ce",
         "overfit_gap",
         "ce",
         None,
@@ -170,17 +170,43 @@ def control_family(family: str) -> str | None:
     return None if profile == CONTROL_PROFILE else f"{data}-{CONTROL_PROFILE}-{ratio}"
 
 
+def _same_classes(run: pd.Series, ctrl: pd.Series, column: str) -> float:
+    """The control run's value over the imbalanced run's bottom classes (``overfit_class_<c>``
+    columns); runs tables without them fall back on the control's own bottom group."""
+    classes = str(run.get("bottom_classes", "nan")).split()
+    if classes == ["nan"] or f"overfit_class_{classes[0]}" not in ctrl:
+        return float(ctrl[column])
+    return float(pd.Series([ctrl[f"overfit_class_{c}"] for c in classes], dtype=float).mean())
+
+
+def control_values(runs: pd.DataFrame, family: str, claim: Claim) -> pd.DataFrame:
+    """Imbalanced minus balanced control (same subset and seed), both measured on the
+    imbalanced run's bottom classes: under exp the bottom group (few) is not the control's
+    (the step minor classes)."""
+    mine = runs[(runs.family == family) & (runs.method == claim.method)]
+    ctrl = runs[(runs.family == control_family(family)) & (runs.method == claim.method)]
+    ctrl = ctrl.set_index(["subset", "seed"])
+    rows = [
+        {
+            "subset": run.subset,
+            "seed": run.seed,
+            "value": run[claim.column]
+            - _same_classes(run, ctrl.loc[(run.subset, run.seed)], claim.column),
+        }
+        for _, run in mine.iterrows()
+        if (run.subset, run.seed) in ctrl.index
+    ]
+    found = pd.DataFrame(rows, columns=["subset", "seed", "value"])
+    return found.dropna().reset_index(drop=True)
+
+
 def claim_values(runs: pd.DataFrame, family: str, claim: Claim) -> pd.DataFrame:
     """The claim's values in ``family`` with their subset and seed (column ``value``)."""
     sub = runs[runs.family == family]
     if claim.column not in runs or sub[claim.column].isna().all():
         return pd.DataFrame(columns=["subset", "seed", "value"])
     if claim.control:
-        control = control_family(family)
-        mine = sub[sub.method == claim.method].set_index(["subset", "seed"])[claim.column]
-        ctrl = runs[(runs.family == control) & (runs.method == claim.method)]
-        other = ctrl.set_index(["subset", "seed"])[claim.column]
-        return (mine - other).dropna().rename("value").reset_index()
+        return control_values(runs, family, claim)
     if claim.base is None:
         return sub[sub.method == claim.method][["subset", "seed", claim.column]].rename(
             columns={claim.column: "value"}

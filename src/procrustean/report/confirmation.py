@@ -74,7 +74,8 @@ def applicable(runs: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
             why[family] = NOT_APPLICABLE_RATIO
         elif not balanced_fit(runs, family):
             control = claims.control_family(family)
-            runs.loc[runs.family == control, "overfit_gap"] = float("nan")
+            gaps = ["overfit_gap", *(c for c in runs if c.startswith("overfit_class_"))]
+            runs.loc[runs.family == control, gaps] = float("nan")
             why[f"{family} control"] = NOT_APPLICABLE_FIT
     return runs, why
 

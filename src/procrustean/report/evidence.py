@@ -144,4 +144,7 @@ def run_evidence(history: dict, before: int | None) -> dict[str, float | int | N
     row["plateau_bottom"] = plateau_change(epochs, bottom)
     for name, classes in groups.items():
         row[f"fit_{name}"] = fit_epoch(epochs, classes)
+    row["bottom_classes"] = " ".join(str(c) for c in bottom)
+    for c in range(len(epochs[-1]["class_acc"]) if epochs else 0):
+        row[f"overfit_class_{c}"] = overfit_gap(epochs, [c])
     return row
