@@ -178,3 +178,42 @@ def test_a_current_stage_the_lock_never_recorded_is_recorded_however_old(
     Path(split).write_text(Path(split).read_text().replace("[", "[ ", 1))  # not what made it
     os.utime(split, (1000, 1000))
     assert name not in dvcsync.commit_completed(checked, dry_run=True).committed
+
+
+def test_a_group_is_named_whole_when_its_other_stages_are_current(tmp_path, monkeypatch, params):
+    """A re-run that rewrote one split of two commits the group's name (DVC rewrites dvc.lock
+    once per target) when the other split is current by the content rule, and the split alone
+    when the other is not what made it."""
+    from procrustean.engines.run_config import write_run_configs
+    from tests.conftest import run_cli, write_params
+
+    monkeypatch.chdir(tmp_path)
+    write_params(tmp_path, params)
+    checked = resolved(params)
+    write_run_configs(checked, "smoke")
+    stages = dvcsync.stage_files(checked)
+    splits = [n for n in stages if n.startswith("split-smoke@")]
+    assert len(splits) == 2
+    for name in splits:
+        profile, ratio = name.split("-")[-2:]
+        _, (split, summary, _) = stages[name]
+        args = ["split", "--study", "smoke", "--dataset", "synthetic", "--profile", profile]
+        run_cli(*args, "--ratio", ratio, "--out", split, "--summary", summary, cwd=tmp_path)
+    recorded = "".join(f"  {n}:\n    cmd: split\n" for n in splits)
+    Path("dvc.lock").write_text(f"schema: '2.0'\nstages:\n{recorded}")
+    for path in [*tmp_path.rglob("*")]:
+        os.utime(path, (1000, 1000))
+    os.utime("dvc.lock", (2000, 2000))
+    rewritten, other = splits
+    for out in stages[rewritten][1]:
+        os.utime(out, (3000, 3000))  # the re-run wrote these after dvc.lock
+    calls: list[list[str]] = []
+    monkeypatch.setattr(dvcsync, "_run_commit", lambda targets: calls.append(targets))
+    assert dvcsync.commit_completed(checked).committed == [rewritten]
+    assert calls == [["split-smoke"]]
+    other_split = stages[other][1][0]
+    Path(other_split).write_text(Path(other_split).read_text().replace("[", "[ ", 1))
+    os.utime(other_split, (1000, 1000))  # not what made it: the group may not be named
+    calls.clear()
+    assert dvcsync.commit_completed(checked).committed == [rewritten]
+    assert calls == [[rewritten]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,11 +15,13 @@ from procrustean.errors import UserError
 from procrustean.paths import PROV, PUBLISHED, run_config_dir
 from procrustean.report import confirmation
 
+Files = tuple[list[str], list[str]]  # a DVC stage's file dependencies and outputs
 
-def stage_files(params: Params) -> dict[str, tuple[list[str], list[str]]]:
+
+def stage_files(params: Params) -> dict[str, Files]:
     """DVC stage name -> (its file dependencies, its outputs), for every study (names as
     dvc.yaml's matrices make them; the stages and paths are procrustean.checks.freshness's)."""
-    stages: dict[str, tuple[list[str], list[str]]] = {}
+    stages: dict[str, Files] = {}
     for study in params.studies:
         stages[f"run-config@{study}"] = ([], [run_config_dir(study)])
         for name, stage in study_stages(params, study).items():
@@ -64,31 +67,40 @@ def _needs_commit(deps: list[str], outs: list[str], since: float | None) -> bool
     return since is None or any(_newest_mtime(Path(o)) > since for o in outs)
 
 
-def commit_targets(
-    stages: dict[str, tuple[list[str], list[str]]],
-    since: float | None = None,
-    also: frozenset[str] = frozenset(),
-) -> tuple[list[str], list[str]]:
-    """The stages to commit, and the fewest targets naming them.
-
-    A stage qualifies when its file dependencies and outputs all exist and, with ``since``, an
-    output is newer than that time (dvc.lock's): DVC re-reads params.yaml for every params
-    dependency, about 0.5 s a stage, so committing only what changed keeps a re-run's
-    bookkeeping short. The stages in ``also`` qualify whatever their age. A matrix group's name
-    stands for its stages when all of them qualify.
-    """
-    chosen = {n for n, (deps, outs) in stages.items() if _needs_commit(deps, outs, since)}
-    chosen |= also
+def _groups(stages: dict[str, Files]) -> dict[str, list[str]]:
+    """DVC target -> the stages it names: a matrix group's name (``train-confirm``) for its
+    members; report and run-config stages stand alone (their group spans the studies)."""
     groups: dict[str, list[str]] = {}
     for name in stages:
         alone = name.startswith(("report@", "run-config@"))
         groups.setdefault(name if alone else name.split("@")[0], []).append(name)
+    return groups
+
+
+def commit_targets(
+    stages: dict[str, Files],
+    since: float | None = None,
+    also: frozenset[str] = frozenset(),
+    settled: frozenset[str] = frozenset(),
+) -> tuple[list[str], list[str]]:
+    """The stages to commit, and the fewest targets naming them.
+
+    A stage qualifies when its file dependencies and outputs all exist and, with ``since``, an
+    output is newer than that time (dvc.lock's), so that a re-run records only what it wrote.
+    The stages in ``also`` qualify whatever their age. A matrix group's name stands for its
+    stages when each of them qualifies or is ``settled`` (current and complete, so committing
+    it again records what dvc.lock should hold anyway): DVC rewrites the whole dvc.lock once
+    per target, so one group target instead of a hundred stage targets saves minutes.
+    """
+    chosen = {n for n, (deps, outs) in stages.items() if _needs_commit(deps, outs, since)}
+    chosen |= also
     targets: list[str] = []
-    for group, members in groups.items():
-        if all(m in chosen for m in members):
+    for group, members in _groups(stages).items():
+        picked = [m for m in members if m in chosen]
+        if picked and all(m in chosen or m in settled for m in members):
             targets.append(group)
         else:
-            targets += [m for m in members if m in chosen]
+            targets += picked
     return [n for n in stages if n in chosen], targets
 
 
@@ -122,27 +134,40 @@ def _recorded() -> set[str]:
     return set((load_yaml(LOCK) or {}).get("stages", {}))
 
 
+def current_rule(params: Params) -> Callable[[str, Files], bool]:
+    """Whether a stage (name, its files) is complete, its dependencies and outputs all there,
+    and current by the content rule; run-config and verdicts stages, which the rule does not
+    judge, never are."""
+    fresh = Freshness(params)
+    known = {name for study in params.studies for name in fresh.stages(study)}
+
+    def current(name: str, files: Files) -> bool:
+        return name in known and _needs_commit(*files, None) and fresh.verdict(name).current
+
+    return current
+
+
 def unrecorded_current(
-    params: Params, stages: dict[str, tuple[list[str], list[str]]], recorded: set[str]
+    current: Callable[[str, Files], bool], stages: dict[str, Files], recorded: set[str]
 ) -> frozenset[str]:
     """Complete stages dvc.lock has never recorded whose outputs the content rule finds current:
     what a Snakemake run stopped before its closing bookkeeping (a kill, a session's end) made,
     however long ago."""
-    fresh = Freshness(params)
-    known: set[str] = set()
-    for study in params.studies:
-        known |= set(fresh.stages(study))
     return frozenset(
-        name
-        for name, (deps, outs) in stages.items()
-        if name not in recorded
-        and name in known
-        and _needs_commit(deps, outs, None)
-        and fresh.verdict(name).current
+        name for name, files in stages.items() if name not in recorded and current(name, files)
     )
 
 
-def prune_lock(stages: dict[str, tuple[list[str], list[str]]], dry_run: bool = False) -> list[str]:
+def settled_beside(
+    current: Callable[[str, Files], bool], stages: dict[str, Files], chosen: list[str]
+) -> frozenset[str]:
+    """The other members of the groups ``chosen`` partly fills that are complete and current
+    (what lets one group target replace many stage targets)."""
+    partly = [ms for ms in _groups(stages).values() if set(ms) & set(chosen)]
+    return frozenset(m for ms in partly for m in ms if m not in chosen and current(m, stages[m]))
+
+
+def prune_lock(stages: dict[str, Files], dry_run: bool = False) -> list[str]:
     """Remove from dvc.lock the stages that params.yaml no longer makes (a study, method or seed
     taken out): DVC keeps them forever, and every `dvc status` parses them."""
     if not LOCK.exists():
@@ -187,8 +212,11 @@ def commit_completed(
         since = written_since if since is None else max(since, written_since)
     stages = stage_files(params)
     result.dropped = prune_lock(stages, dry_run)
-    also = frozenset() if since is None else unrecorded_current(params, stages, _recorded())
-    names, targets = commit_targets(stages, since, also)
+    current = current_rule(params)
+    also = frozenset() if since is None else unrecorded_current(current, stages, _recorded())
+    names, _ = commit_targets(stages, since, also)
+    settled = settled_beside(current, stages, names)
+    names, targets = commit_targets(stages, since, also, settled)
     if dry_run or not targets:
         result.committed = names
         return result
