@@ -74,7 +74,7 @@ def test_stages_params_no_longer_make_are_dropped_from_the_lock(tmp_path, monkey
     text = Path("dvc.lock").read_text()
     assert kept in text and gone not in text and text.startswith("schema: '2.0'")
     result = dvcsync.CommitResult(dropped=[gone])
-    assert result.line().endswith("; dropped 1 stages dvc.yaml no longer defines")
+    assert result.line().endswith("; dropped 1 stage dvc.yaml no longer defines")
 
 
 def test_a_folder_output_counts_as_new_when_a_file_inside_it_is(tmp_path, monkeypatch, params):

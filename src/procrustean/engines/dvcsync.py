@@ -104,6 +104,10 @@ def commit_targets(
     return [n for n in stages if n in chosen], targets
 
 
+def _stages(count: int) -> str:
+    return f"{count} stage" + ("" if count == 1 else "s")
+
+
 @dataclass
 class CommitResult:
     """What ``dvc commit`` recorded, and what it left out and why."""
@@ -114,14 +118,14 @@ class CommitResult:
 
     def line(self, dry_run: bool = False) -> str:
         verb = "would record" if dry_run else "recorded"
-        text = f"dvc: {verb} {len(self.committed)} stages in dvc.lock"
+        text = f"dvc: {verb} {_stages(len(self.committed))} in dvc.lock"
         if self.skipped:
             reasons: dict[str, int] = {}
             for why in self.skipped.values():
                 reasons[why] = reasons.get(why, 0) + 1
             text += "; skipped " + "; ".join(f"{n} ({why})" for why, n in reasons.items())
         if self.dropped:
-            text += f"; dropped {len(self.dropped)} stages dvc.yaml no longer defines"
+            text += f"; dropped {_stages(len(self.dropped))} dvc.yaml no longer defines"
         return text
 
 
