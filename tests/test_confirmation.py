@@ -119,6 +119,7 @@ def test_over_fitting_is_judged_at_ratio_10_only_and_with_a_fitting_control():
     runs = confirmation.combined_runs(
         {
             "confirm": _runs("fm-step-r100", {"ce": 60, "mfw": 62}),
+            "ldam": _runs("fm-step-r100", {"ldam_drw": 70, "mfw_ldam_drw": 70}),
             "r10": pd.concat(
                 [
                     _runs("fm-step-r10", {"ce": 70, "mfw": 71}),
@@ -137,6 +138,12 @@ def test_over_fitting_is_judged_at_ratio_10_only_and_with_a_fitting_control():
         ("fm-step-r10", "over-fitting is induced by imbalance, not by few images alone")
     ]
     assert control.verdict == confirmation.NOT_APPLICABLE_FIT  # the balanced ce runs never fit
+    control100 = rows.loc[
+        ("fm-step-r100", "over-fitting is induced by imbalance, not by few images alone")
+    ]
+    assert control100.verdict == confirmation.NOT_APPLICABLE_RATIO
+    ldam10 = rows.loc[("fm-step-r10", "MFW improves top-1 (mfw_ldam_drw vs ldam_drw)")]
+    assert ldam10.verdict == "not tested in this setting (no mfw_ldam_drw or ldam_drw runs)"
     # the not-applicable rows take no part in Holm's correction
     mech = long[long.holm_family == "mechanism"]
     assert mech[mech.verdict.str.startswith("not applicable")].holm_p.isna().all()

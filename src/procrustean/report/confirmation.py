@@ -80,6 +80,19 @@ def applicable(runs: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     return runs, why
 
 
+def not_in_design(runs: pd.DataFrame, family: str, claim: claims.Claim) -> str:
+    """Why a claim has no pairs in a setting where nothing blanked them: the setting's studies
+    did not train what it compares."""
+    wanted = [claim.method, *([claim.base] if claim.base else [])]
+    there = set(runs[runs.family == family].method)
+    absent = [m for m in wanted if m not in there]
+    if absent:
+        return f"not tested in this setting (no {' or '.join(absent)} runs)"
+    if claim.control:
+        return "not tested in this setting (no balanced control)"
+    return "not measurable here (not recorded)"
+
+
 def plateau_share(runs: pd.DataFrame, family: str) -> str:
     """'k/n': the runs of ``family`` whose top and bottom groups both plateaued."""
     sub = runs[runs.family == family]
@@ -98,10 +111,14 @@ def verdicts(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     by_name = {c.name: c for c in claims.claims(methods)}
     for i, row in long.iterrows():
         claim = by_name[row.claim]
-        reason = why.get(f"{row.setting} control" if claim.control else row.setting)
-        if claim.column in ("overfit_excess", "overfit_gap") and reason and row.n == 0:
-            long.loc[i, "verdict"] = reason
-            wide.iloc[i, wide.columns.get_loc("verdict")] = reason
+        reason = why.get(f"{row.setting} control") if claim.control else None
+        reason = reason or why.get(row.setting)
+        if row.n > 0:
+            continue
+        if claim.column not in ("overfit_excess", "overfit_gap") or not reason:
+            reason = not_in_design(runs, row.setting, claim)
+        long.loc[i, "verdict"] = reason
+        wide.iloc[i, wide.columns.get_loc("verdict")] = reason
     long["plateaued"] = [plateau_share(runs, s) for s in long.setting]
     wide.insert(1, "runs plateaued", long["plateaued"].tolist())
     return wide, long
