@@ -220,3 +220,35 @@ def test_the_committed_early_errors_average_to_the_claims_measure():
     assert per_epoch.index.equals(claimed.index) and len(claimed) == 4
     assert per_epoch.to_numpy() == pytest.approx(claimed.to_numpy(), abs=1e-5)  # csv: 6 digits
     assert set(long.n) == {15} and long.epoch.max() == 13  # 52 epochs: a quarter is 13
+
+
+def test_the_headline_table_is_the_verdicts_pivoted_by_setting():
+    from procrustean.report import headline
+
+    runs = confirmation.combined_runs(
+        {
+            "confirm": _runs("fm-step-r100", {"ce": 60, "mfw": 63}),
+            "ldam": _runs("fm-step-r100", {"ldam_drw": 70, "mfw_ldam_drw": 70}, seed0=1),
+            "r10": _runs("fm-step-r10", {"ce": 70, "mfw": 70}, seed0=2),
+        }
+    )
+    _, long = confirmation.verdicts(runs)
+    table = headline.headline_table(long)
+    assert list(table.columns) == ["measure", "step r100", "step r10"]  # ratio 100 first
+    assert table.loc["(runs whose groups all plateaued)", "step r100"] == "48/60"
+    rows = long.set_index(["setting", "claim"])
+    for setting, label in (("fm-step-r100", "step r100"), ("fm-step-r10", "step r10")):
+        row = rows.loc[(setting, "MFW improves top-1 (mfw vs ce)")]
+        text = table.loc["MFW improves top-1 (mfw vs ce)", label]
+        assert text.startswith(f"{row['mean']:+.2f} [{row.ci_low:+.2f}, {row.ci_high:+.2f}], ")
+        assert text.endswith(f", {row.wins}/15: " + headline._short(row.verdict))
+        assert ("**reproduced**" in text) == (row.verdict == "reproduced")
+    assert "**reproduced**" in table.loc["MFW improves top-1 (mfw vs ce)", "step r100"]
+    assert "**reproduced**" not in table.loc["MFW improves top-1 (mfw vs ce)", "step r10"]
+    assert table.loc["MFW improves top-1 (mfw_ldam_drw vs ldam_drw)", "step r10"] == "-"
+    overfit = "over-fitting: minor classes generalise worse than they fit"
+    assert table.loc[overfit, "step r100"] == "not applicable (ratio 10 only)"
+    assert "MFW improves top-1 (mfw_drw vs drw)" not in table.index  # no setting tests it
+    markdown = headline.headline_markdown(long).splitlines()
+    assert markdown[1] == "| the paper's claim | measure | step r100 | step r10 |"
+    assert len(markdown) == 3 + len(table)

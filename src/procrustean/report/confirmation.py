@@ -16,12 +16,13 @@ from procrustean.errors import UserError
 from procrustean.fileio import atomic_group, atomic_path
 from procrustean.paths import CURVES, REPORT_DIR, RUNS, VERDICTS_DIR
 from procrustean.provenance import hash_inputs, now, stable_record, write_provenance
-from procrustean.report import claims, early_errors, tables
+from procrustean.report import claims, early_errors, headline, tables
 
 STUDIES = ("confirm", "confirm_ldam", "confirm_drw", "confirm_controls", "confirm_r10")
 FORMATS = ("md", "tex", "csv")
-OUTPUTS = tuple(
-    f"{VERDICTS_DIR}/{name}.{ext}" for name in ("verdicts", "early_errors") for ext in FORMATS
+OUTPUTS = (
+    *(f"{VERDICTS_DIR}/{name}.{ext}" for name in ("verdicts", "early_errors") for ext in FORMATS),
+    f"{VERDICTS_DIR}/headline.md",  # the README's table
 )
 TITLE = (
     "The paper's claims over the confirmation studies: mean [95% t-interval] (pairs), Holm's p "
@@ -156,8 +157,8 @@ def _rendered(wide: pd.DataFrame, long: pd.DataFrame, title: str) -> tuple[str, 
 
 def write_verdicts(params: Params, studies: tuple[str, ...] = STUDIES) -> list[str]:
     """``procrustean verdicts``: read the studies' runs and curves tables, judge, write the
-    verdict tables and the per-epoch early-error tables (md, tex, csv) under
-    results/confirmation/ with a provenance record."""
+    verdict tables and the per-epoch early-error tables (md, tex, csv) and the README's
+    headline table (md) under results/confirmation/ with a provenance record."""
     started = now()
     for study in studies:
         params.study(study)
@@ -171,9 +172,11 @@ def write_verdicts(params: Params, studies: tuple[str, ...] = STUDIES) -> list[s
         )
     runs = combined_runs({s: pd.read_csv(runs_path(s)) for s in studies})
     curves = pd.concat([_curves(s) for s in studies], ignore_index=True)
+    wide, long = verdicts(runs)
     texts = (
-        *_rendered(*verdicts(runs), TITLE),
+        *_rendered(wide, long, TITLE),
         *_rendered(*early_errors.early_errors_table(curves), early_errors.TITLE),
+        headline.headline_markdown(long),
     )
     resolved = {"studies": {s: params.study(s).record()[s] for s in studies}}
     with atomic_group():

@@ -1,0 +1,90 @@
+"""The verdicts as the README shows them: one row per claim, one column per setting, each cell
+the mean [95% t-interval], Holm's p, wins and the verdict (the long verdicts table, pivoted)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from procrustean.report import claims
+from procrustean.report.stats import Interval
+from procrustean.report.tables import PAIRS
+
+TITLE = (
+    "The paper's claims over the confirmation studies, per setting: mean [95% t-interval] over "
+    "runs (one-sample claims) or pairs (same subset and seed), Holm's p within its family "
+    "across the studies, wins/n, verdict (results/confirmation/verdicts.csv has the rest)"
+)
+PLATEAU_MEASURE = (
+    "each group's clean training accuracy moved by less than 0.02 over the last 5 epochs, all "
+    "methods of the setting"
+)
+SIGNED_DIGITS = {"top1": 2, "gradient_ratio": 2, "gradient_ratio_clean": 2}
+
+
+def setting_label(family: str) -> str:
+    """``fashion_mnist_500-step-r100`` -> ``step r100``."""
+    _, profile, ratio = family.rsplit("-", 2)
+    return f"{profile} {ratio}"
+
+
+def setting_order(families: list[str]) -> list[str]:
+    """Highest ratio first; within a ratio, the order the verdicts met them."""
+    return sorted(dict.fromkeys(families), key=lambda f: -int(f.rsplit("-r", 1)[1]))
+
+
+SHORT = {  # verdict prefix -> what a cell says
+    "reproduced": "**reproduced**",
+    "not reproduced (interval includes": "not reproduced",
+    "not reproduced (interval on the opposite side)": "not reproduced (opposite side)",
+    "not reproduced after Holm's correction": "not reproduced (Holm)",
+    "not reproduced (a subset's mean": "not reproduced (a subset disagrees)",
+    "not applicable (over-fitting": "not applicable (ratio 10 only)",
+    "not applicable (the balanced control": "not applicable (control does not fit)",
+    "not tested": "-",
+}
+
+
+def _short(verdict: str) -> str:
+    return next((v for k, v in SHORT.items() if verdict.startswith(k)), verdict)
+
+
+def cell(row: pd.Series, claim: claims.Claim) -> str:
+    """One setting's result for one claim."""
+    if row.n == 0:
+        return _short(row.verdict)
+    paired = claim.base is not None or claim.control
+    interval = Interval(row["mean"], row.ci_low, row.ci_high, int(row.n))
+    text = interval.text(SIGNED_DIGITS.get(claim.column, 3), paired)
+    p = "<0.001" if row.holm_p < 0.001 else f"{row.holm_p:.3f}"
+    holm = "" if math.isnan(row.holm_p) else f", {p}"
+    return f"{text}{holm}, {row.wins}/{row.n}: {_short(row.verdict)}"
+
+
+def headline_table(long: pd.DataFrame) -> pd.DataFrame:
+    """Claim x setting, in the claims' order; a claim no setting tests is left out."""
+    every = sorted({m for pair in PAIRS for m in pair})
+    by_name = {c.name: c for c in claims.claims(every)}
+    settings = setting_order(long.setting.tolist())
+    plateaued = long.drop_duplicates("setting").set_index("setting").plateaued
+    first = {setting_label(s): plateaued.get(s, "-") for s in settings}
+    rows = {"(runs whose groups all plateaued)": {"measure": PLATEAU_MEASURE} | first}
+    for name in dict.fromkeys(long.claim):
+        found = long[long.claim == name].set_index("setting")
+        if (found.n == 0).all() and found.verdict.str.startswith("not tested").all():
+            continue
+        rows[name] = {"measure": by_name[name].measure} | {
+            setting_label(s): cell(found.loc[s], by_name[name]) if s in found.index else "-"
+            for s in settings
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def headline_markdown(long: pd.DataFrame) -> str:
+    """The table as GitHub markdown, titled with a comment line."""
+    table = headline_table(long)
+    header = "| the paper's claim | " + " | ".join(table.columns) + " |"  # measure first
+    rule = "|---" * (len(table.columns) + 1) + "|"
+    body = ["| " + " | ".join([name, *row]) + " |" for name, row in table.iterrows()]
+    return "\n".join([f"<!-- {TITLE} -->", header, rule, *body]) + "\n"
