@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from procrustean.errors import UserError
-from procrustean.report import confirmation, early_errors
+from procrustean.report import claims, confirmation, early_errors
 from tests.conftest import REPO, run_cli, write_params
 
 COLUMNS = ("top1", "progress_gap", "gradient_ratio", "gradient_ratio_clean", "minor_to_major")
@@ -106,7 +106,9 @@ def test_pairs_cross_studies_and_holm_spans_them():
     # Holm over the three top-1 tests of the two studies: the smallest p is multiplied by 3
     smallest = top1.p.idxmin()
     assert top1.loc[smallest, "holm_p"] == pytest.approx(min(1.0, 3 * top1.p.min()))
-    assert set(long.plateaued) == {"48/60"}  # 4 methods x 15 runs; each seed 0 still rising
+    # the runs each claim reads (ce alone, or a pair); each seed 0 is still rising
+    single = long.claim.isin([c.name for c in claims.SINGLE if c.base is None])
+    assert set(long[single].plateaued) == {"12/15"} and set(long[~single].plateaued) == {"24/30"}
     assert (wide["runs plateaued"] == long.plateaued.tolist()).all()
 
 
@@ -235,7 +237,9 @@ def test_the_headline_table_is_the_verdicts_pivoted_by_setting():
     _, long = confirmation.verdicts(runs)
     table = headline.headline_table(long)
     assert list(table.columns) == ["measure", "step r100", "step r10"]  # ratio 100 first
-    assert table.loc["(runs whose groups all plateaued)", "step r100"] == "48/60"
+    plateaued = confirmation.plateau_by_method(runs)
+    assert plateaued.loc["ldam_drw", "fm-step-r100"] == "12/15"
+    assert plateaued.loc["ldam_drw", "fm-step-r10"] == "-"  # not run there
     rows = long.set_index(["setting", "claim"])
     for setting, label in (("fm-step-r100", "step r100"), ("fm-step-r10", "step r10")):
         row = rows.loc[(setting, "MFW improves top-1 (mfw vs ce)")]
@@ -249,6 +253,8 @@ def test_the_headline_table_is_the_verdicts_pivoted_by_setting():
     overfit = "over-fitting: minor classes generalise worse than they fit"
     assert table.loc[overfit, "step r100"] == "not applicable (ratio 10 only)"
     assert "MFW improves top-1 (mfw_drw vs drw)" not in table.index  # no setting tests it
-    markdown = headline.headline_markdown(long).splitlines()
+    markdown = headline.headline_markdown(long, plateaued).splitlines()
     assert markdown[1] == "| the paper's claim | measure | step r100 | step r10 |"
-    assert len(markdown) == 3 + len(table)
+    assert markdown[3 + len(table)] == ""
+    assert markdown[5 + len(table)] == "| runs plateaued | step r100 | step r10 |"
+    assert markdown[-1] == "| mfw_ldam_drw | 12/15 | - |"

@@ -2,7 +2,8 @@
 by the rules written down before any of their results existed (docs/evidence.md, "The
 confirmation studies"): one Holm family per kind of claim across the studies, the subset-sign
 rule (in ``claims``), over-fitting judged only where the minor classes are fit (ratio 10), the
-balanced control only where its ce runs fit, and the share of runs that plateaued beside each.
+balanced control only where its ce runs fit, and the share of the claim's runs that plateaued
+beside each.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ OUTPUTS = (
 TITLE = (
     "The paper's claims over the confirmation studies: mean [95% t-interval] (pairs), Holm's p "
     "within its family across the studies, Wilcoxon p, wins, the smallest effect detectable at "
-    "80% power, runs whose groups plateaued, verdict (docs/evidence.md: the confirmation studies)"
+    "80% power, the claim's runs whose groups plateaued, verdict (docs/evidence.md: the "
+    "confirmation studies)"
 )
 OVERFIT_COLUMNS = ("overfit_gap", "overfit_gap_top")  # what the over-fitting claims read
 OVERFIT_RATIOS = (10,)  # where ce fits the minor classes (the rule fixed before the runs)
@@ -81,12 +83,16 @@ def applicable(runs: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     return runs, why
 
 
+def compared(claim: claims.Claim) -> list[str]:
+    """The methods whose runs a claim reads."""
+    return [claim.method, *([claim.base] if claim.base else [])]
+
+
 def not_in_design(runs: pd.DataFrame, family: str, claim: claims.Claim) -> str:
     """Why a claim has no pairs in a setting where nothing blanked them: the setting's studies
     did not train what it compares."""
-    wanted = [claim.method, *([claim.base] if claim.base else [])]
     there = set(runs[runs.family == family].method)
-    absent = [m for m in wanted if m not in there]
+    absent = [m for m in compared(claim) if m not in there]
     if absent:
         return f"not tested in this setting (no {' or '.join(absent)} runs)"
     if claim.control:
@@ -94,11 +100,33 @@ def not_in_design(runs: pd.DataFrame, family: str, claim: claims.Claim) -> str:
     return "not measurable here (not recorded)"
 
 
-def plateau_share(runs: pd.DataFrame, family: str) -> str:
-    """'k/n': the runs of ``family`` whose top and bottom groups both plateaued."""
+def plateau_share(runs: pd.DataFrame, family: str, methods: list[str] | None = None) -> str:
+    """'k/n': the runs of ``family`` (of ``methods``, if given) whose top and bottom groups both
+    plateaued."""
     sub = runs[runs.family == family]
+    if methods is not None:
+        sub = sub[sub.method.isin(methods)]
     flat = (sub.plateau_top.abs() < PLATEAU) & (sub.plateau_bottom.abs() < PLATEAU)
     return f"{int(flat.sum())}/{len(sub)}"
+
+
+def plateau_by_method(runs: pd.DataFrame) -> pd.DataFrame:
+    """Method x imbalanced setting: the share of runs whose groups both plateaued ('-' where
+    the method did not run)."""
+    families = claims.imbalanced_families(runs)
+    methods = list(dict.fromkeys(runs[runs.family.isin(families)].method))
+    return pd.DataFrame(
+        {
+            f: [
+                plateau_share(runs, f, [m])
+                if ((runs.family == f) & (runs.method == m)).any()
+                else "-"
+                for m in methods
+            ]
+            for f in families
+        },
+        index=methods,
+    )
 
 
 def verdicts(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -120,7 +148,9 @@ def verdicts(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             reason = not_in_design(runs, row.setting, claim)
         long.loc[i, "verdict"] = reason
         wide.iloc[i, wide.columns.get_loc("verdict")] = reason
-    long["plateaued"] = [plateau_share(runs, s) for s in long.setting]
+    long["plateaued"] = [
+        plateau_share(runs, row.setting, compared(by_name[row.claim])) for row in long.itertuples()
+    ]
     wide.insert(1, "runs plateaued", long["plateaued"].tolist())
     return wide, long
 
@@ -176,7 +206,7 @@ def write_verdicts(params: Params, studies: tuple[str, ...] = STUDIES) -> list[s
     texts = (
         *_rendered(wide, long, TITLE),
         *_rendered(*early_errors.early_errors_table(curves), early_errors.TITLE),
-        headline.headline_markdown(long),
+        headline.headline_markdown(long, plateau_by_method(runs)),
     )
     resolved = {"studies": {s: params.study(s).record()[s] for s in studies}}
     with atomic_group():

@@ -16,9 +16,9 @@ TITLE = (
     "runs (one-sample claims) or pairs (same subset and seed), Holm's p within its family "
     "across the studies, wins/n, verdict (results/confirmation/verdicts.csv has the rest)"
 )
-PLATEAU_MEASURE = (
-    "each group's clean training accuracy moved by less than 0.02 over the last 5 epochs, all "
-    "methods of the setting"
+PLATEAU_TITLE = (
+    "Runs whose top and bottom groups both plateaued (clean training accuracy moved by less "
+    "than 0.02 over the last 5 epochs), per method and setting"
 )
 SIGNED_DIGITS = {"top1": 2, "gradient_ratio": 2, "gradient_ratio_clean": 2}
 
@@ -67,9 +67,7 @@ def headline_table(long: pd.DataFrame) -> pd.DataFrame:
     every = sorted({m for pair in PAIRS for m in pair})
     by_name = {c.name: c for c in claims.claims(every)}
     settings = setting_order(long.setting.tolist())
-    plateaued = long.drop_duplicates("setting").set_index("setting").plateaued
-    first = {setting_label(s): plateaued.get(s, "-") for s in settings}
-    rows = {"(runs whose groups all plateaued)": {"measure": PLATEAU_MEASURE} | first}
+    rows = {}
     for name in dict.fromkeys(long.claim):
         found = long[long.claim == name].set_index("setting")
         if (found.n == 0).all() and found.verdict.str.startswith("not tested").all():
@@ -81,10 +79,21 @@ def headline_table(long: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def headline_markdown(long: pd.DataFrame) -> str:
-    """The table as GitHub markdown, titled with a comment line."""
-    table = headline_table(long)
-    header = "| the paper's claim | " + " | ".join(table.columns) + " |"  # measure first
+def _markdown(table: pd.DataFrame, first: str) -> list[str]:
+    header = f"| {first} | " + " | ".join(table.columns) + " |"
     rule = "|---" * (len(table.columns) + 1) + "|"
-    body = ["| " + " | ".join([name, *row]) + " |" for name, row in table.iterrows()]
-    return "\n".join([f"<!-- {TITLE} -->", header, rule, *body]) + "\n"
+    return [
+        header,
+        rule,
+        *("| " + " | ".join([name, *row]) + " |" for name, row in table.iterrows()),
+    ]
+
+
+def headline_markdown(long: pd.DataFrame, plateaued: pd.DataFrame) -> str:
+    """The claims table, then the share of runs that plateaued per method and setting
+    (``plateaued``: method x setting), as GitHub markdown titled by comment lines."""
+    order = setting_order(list(plateaued.columns))
+    share = plateaued[order].set_axis([setting_label(f) for f in order], axis=1)
+    lines = [f"<!-- {TITLE} -->", *_markdown(headline_table(long), "the paper's claim")]
+    lines += ["", f"<!-- {PLATEAU_TITLE} -->", *_markdown(share, "runs plateaued")]
+    return "\n".join(lines) + "\n"
