@@ -31,7 +31,7 @@ def test_job_hours_per_kind_and_busy_time_counts_overlaps_once(tmp_path):
     lines = StudyStatus("s", verdicts).compute_lines()
     assert lines[0] == "compute s (from 3 of 4 records):"
     assert lines[1] == "  train: 2 jobs, 0.42 job-hours (median 750 s)"
-    assert lines[2] == "  evaluate: 1 jobs, 0.02 job-hours (median 60 s)"
+    assert lines[2] == "  evaluate: 1 job, 0.02 job-hours (median 60 s)"
     # 10:00-10:20 (two overlapping jobs) and 12:00-12:01; the gap between them does not count
     assert lines[3] == "  busy wall time 21 min, 2026-12-01 10:00 to 2026-12-01 12:01 UTC"
 

@@ -58,7 +58,7 @@ class StudyStatus:
         for kind in dict.fromkeys(k for k, _ in found):
             seconds = [(end - start).total_seconds() for k, (start, end) in found if k == kind]
             out.append(
-                f"  {kind}: {len(seconds)} jobs, {sum(seconds) / 3600:.2f} job-hours "
+                f"  {kind}: {len(seconds)} job{'' if len(seconds) == 1 else 's'}, {sum(seconds) / 3600:.2f} job-hours "
                 f"(median {statistics.median(seconds):.0f} s)"
             )
         intervals = [span for _, span in found]
