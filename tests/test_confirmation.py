@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from procrustean.errors import UserError
 from procrustean.report import claims, confirmation, early_errors
@@ -39,6 +40,7 @@ def _runs(family: str, methods: dict[str, float], fit: bool = True, seed0: int =
                 "plateau_top": 0.001,
                 "plateau_bottom": 0.01 if seed else 0.05,  # one seed of five still rising
                 "fit_bottom": 30.0 if fit else np.nan,
+                "bottom_classes": "2 3",
             }
         )
     return pd.DataFrame(rows)
@@ -46,7 +48,8 @@ def _runs(family: str, methods: dict[str, float], fit: bool = True, seed0: int =
 
 def _curves(runs: pd.DataFrame, epochs: int = 8) -> pd.DataFrame:
     """Per run, epoch and class (classes 0-1 major, 2-3 minor): the minors' share predicted
-    major is 1 - epoch / 10 for class 2 and half that for class 3, the same in every run."""
+    major is 1 - epoch / 10 for class 2 and half that for class 3, the same in every run; clean
+    training accuracy 1 (the minors 0.5 in a run that never fits them)."""
     rows = []
     for r, epoch, c in itertools.product(runs.itertuples(), range(1, epochs + 1), range(4)):
         share = (1 - epoch / 10) * (1 if c == 2 else 0.5)
@@ -59,6 +62,7 @@ def _curves(runs: pd.DataFrame, epochs: int = 8) -> pd.DataFrame:
                 "epoch": epoch,
                 "class": c,
                 "group": "major" if c < 2 else "minor",
+                "train_acc": 1.0 if c < 2 or r.fit_bottom == r.fit_bottom else 0.5,
                 "to_major": None if c < 2 else share,
             }
         )
@@ -91,7 +95,7 @@ def test_pairs_cross_studies_and_holm_spans_them():
             "controls": _runs("fm-step-r100", {"mfw_uniform": 61.9, "remix": 60}, seed0=1),
         }
     )
-    wide, long = confirmation.verdicts(runs)
+    wide, long = confirmation.verdicts(runs, _curves(runs))
     top1 = long[long.holm_family == "accuracy"].set_index("claim")
     assert set(top1.index) == {
         "MFW improves top-1 (mfw vs ce)",
@@ -130,12 +134,12 @@ def test_over_fitting_is_judged_at_ratio_10_only_and_with_a_fitting_control():
             ),
         }
     )
-    _, long = confirmation.verdicts(runs)
+    _, long = confirmation.verdicts(runs, _curves(runs))
     rows = long.set_index(["setting", "claim"])
     at100 = rows.loc[("fm-step-r100", "over-fitting: minor classes generalise worse than they fit")]
     assert at100.verdict == confirmation.NOT_APPLICABLE_RATIO and at100.n == 0
     at10 = rows.loc[("fm-step-r10", "over-fitting: minor classes generalise worse than they fit")]
-    assert at10.verdict == "reproduced" and at10.n == 15
+    assert at10.verdict == "reproduced" and at10.n == 15 and at10.subset_n == 3
     control = rows.loc[
         ("fm-step-r10", "over-fitting is induced by imbalance, not by few images alone")
     ]
@@ -234,7 +238,7 @@ def test_the_headline_table_is_the_verdicts_pivoted_by_setting():
             "r10": _runs("fm-step-r10", {"ce": 70, "mfw": 70}, seed0=2),
         }
     )
-    _, long = confirmation.verdicts(runs)
+    _, long = confirmation.verdicts(runs, _curves(runs))
     table = headline.headline_table(long)
     assert list(table.columns) == ["measure", "step r100", "step r10"]  # ratio 100 first
     plateaued = confirmation.plateau_by_method(runs)
@@ -245,7 +249,8 @@ def test_the_headline_table_is_the_verdicts_pivoted_by_setting():
         row = rows.loc[(setting, "MFW improves top-1 (mfw vs ce)")]
         text = table.loc["MFW improves top-1 (mfw vs ce)", label]
         assert text.startswith(f"{row['mean']:+.2f} [{row.ci_low:+.2f}, {row.ci_high:+.2f}], ")
-        assert text.endswith(f", {row.wins}/15: " + headline._short(row.verdict))
+        shown = f", {row.wins}/15, detectable {row.detectable:.2f}: {headline._short(row.verdict)}"
+        assert text.removesuffix("\u2020").endswith(shown)
         assert ("**reproduced**" in text) == (row.verdict == "reproduced")
     assert "**reproduced**" in table.loc["MFW improves top-1 (mfw vs ce)", "step r100"]
     assert "**reproduced**" not in table.loc["MFW improves top-1 (mfw vs ce)", "step r10"]
@@ -258,3 +263,58 @@ def test_the_headline_table_is_the_verdicts_pivoted_by_setting():
     assert markdown[3 + len(table)] == ""
     assert markdown[5 + len(table)] == "| runs plateaued | step r100 | step r10 |"
     assert markdown[-1] == "| mfw_ldam_drw | 12/15 | - |"
+
+
+def test_the_balanced_control_must_end_fit_on_the_classes_it_is_compared_on():
+    imbalanced = _runs("fm-step-r10", {"ce": 70, "mfw": 71})
+    control = _runs("fm-balanced-r10", {"ce": 65})  # reached 95% at epoch 30 (fit_bottom)
+    runs = confirmation.combined_runs({"r10": pd.concat([imbalanced, control])})
+    curves = _curves(runs)
+    assert confirmation.balanced_fit(runs, curves, "fm-step-r10")
+    last = (curves.family == "fm-balanced-r10") & (curves.epoch == 8) & (curves["class"] == 3)
+    curves.loc[last & (curves.seed == 4), "train_acc"] = 0.85  # one run ends below, on class 3
+    assert not confirmation.balanced_fit(runs, curves, "fm-step-r10")
+    runs.loc[runs.family == "fm-step-r10", "bottom_classes"] = "2"  # compared on class 2 only
+    assert confirmation.balanced_fit(runs, curves, "fm-step-r10")
+
+
+def test_an_unfinished_design_is_refused():
+    runs = _runs("fm-step-r100", {"ce": 60, "mfw": 62})
+    _, long = confirmation.verdicts(runs, _curves(runs))
+    confirmation.check_complete(long, ("confirm",))
+    short = runs[~((runs.method == "mfw") & (runs.seed == 4) & (runs.subset == 2))]
+    _, long = confirmation.verdicts(short, _curves(short))
+    with pytest.raises(UserError, match="has 14 of 15 runs or pairs; finish the confirmation"):
+        confirmation.check_complete(long, ("confirm",))
+    _, long = confirmation.verdicts(runs, _curves(runs))
+    with pytest.raises(UserError, match="the accuracy family has 1 top-1 tests, not the 11"):
+        confirmation.check_complete(long, confirmation.STUDIES)
+
+
+def test_opposite_side_is_said_only_where_holm_also_separates():
+    claim = next(c for c in claims.claims(["ce", "mfw"]) if c.column == "top1")
+    row = pd.Series({"n": 15, "verdict": confirmation.OPPOSITE, "holm_p": 0.2})
+    assert confirmation._verdict(row, claim, {}, pd.DataFrame()) == confirmation.OPPOSITE_NOT_HOLM
+    row["holm_p"] = 0.01
+    assert confirmation._verdict(row, claim, {}, pd.DataFrame()) == confirmation.OPPOSITE
+
+
+def test_the_interval_over_subset_means_sits_beside_the_pooled_one():
+    """Pairs that differ by subset (+0.1, +2, +4): the 15 pooled pairs reproduce the claim, the
+    3 subset means do not exclude 0, and the headline marks the verdict with a dagger."""
+    from procrustean.report import headline
+
+    runs = _runs("fm-step-r100", {"ce": 60, "mfw": 60})
+    shift = runs.subset.map({0: 0.1, 1: 2.0, 2: 4.0})
+    runs.loc[runs.method == "mfw", "top1"] = (
+        runs.loc[runs.method == "ce", "top1"].to_numpy() + shift[runs.method == "mfw"].to_numpy()
+    )
+    _, long = confirmation.verdicts(runs, _curves(runs))
+    row = long.set_index("claim").loc["MFW improves top-1 (mfw vs ce)"]
+    assert row.verdict == "reproduced" and row.ci_low > 0
+    means = pd.Series([0.1, 2.0, 4.0])
+    half = stats.t.ppf(0.975, 2) * means.std(ddof=1) / np.sqrt(3)
+    assert row.subset_n == 3 and row.subset_low == pytest.approx(means.mean() - half)
+    assert row.subset_low < 0 < row.subset_high
+    cell = headline.headline_table(long).loc["MFW improves top-1 (mfw vs ce)", "step r100"]
+    assert cell.endswith(": **reproduced**\u2020") and ", detectable " in cell

@@ -18,6 +18,7 @@ from procrustean.fileio import atomic_group, atomic_path
 from procrustean.paths import CURVES, REPORT_DIR, RUNS, VERDICTS_DIR
 from procrustean.provenance import hash_inputs, now, stable_record, write_provenance
 from procrustean.report import claims, early_errors, headline, tables
+from procrustean.report.stats import Interval, t_interval
 
 STUDIES = ("confirm", "confirm_ldam", "confirm_drw", "confirm_controls", "confirm_r10")
 FORMATS = ("md", "tex", "csv")
@@ -27,16 +28,22 @@ OUTPUTS = (
 )
 TITLE = (
     "The paper's claims over the confirmation studies: mean [95% t-interval] (pairs), Holm's p "
-    "within its family across the studies, Wilcoxon p, wins, the smallest effect detectable at "
-    "80% power, the claim's runs whose groups plateaued, verdict (docs/evidence.md: the "
+    "within its family across the studies, Wilcoxon p (not adjusted), wins, the smallest effect "
+    "detectable at 80% power (two-sided 5%, not adjusted), the claim's runs whose groups "
+    "plateaued, the t-interval over the 3 subset means, verdict (docs/evidence.md: the "
     "confirmation studies)"
 )
 OVERFIT_COLUMNS = ("overfit_gap", "overfit_gap_top")  # what the over-fitting claims read
 OVERFIT_RATIOS = (10,)  # where ce fits the minor classes (the rule fixed before the runs)
+FIT = 0.95  # the balanced control fits its classes: final clean training accuracy at least this
 PLATEAU = 0.02  # a group has plateaued when its last 5 epochs moved it by less than this
 KEYS = ["family", "method", "subset", "seed"]
 NOT_APPLICABLE_RATIO = "not applicable (over-fitting is judged at ratio 10 only)"
 NOT_APPLICABLE_FIT = "not applicable (the balanced control's ce runs do not fit their classes)"
+OPPOSITE = "not reproduced (interval on the opposite side)"
+OPPOSITE_NOT_HOLM = "not reproduced (interval on the opposite side, not after Holm's correction)"
+EXPECTED_PAIRS = 15  # 3 subsets x 5 seeds per setting
+ACCURACY_TESTS = 11  # the top-1 comparisons fixed before the runs
 
 
 def combined_runs(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -60,22 +67,41 @@ def _ratio(family: str) -> int:
     return int(family.rsplit("-r", 1)[1])
 
 
-def balanced_fit(runs: pd.DataFrame, family: str) -> bool:
-    """Whether every ce run of ``family``'s balanced control reached 95% clean training accuracy
-    on its bottom group (``fit_bottom`` is the epoch it did, empty if never)."""
+def _final_clean_accuracy(
+    curves: pd.DataFrame, setting: str, seed: int, classes: list[int]
+) -> float:
+    """A run's mean clean training accuracy over ``classes`` at its last epoch (NaN if absent)."""
+    run = curves[(curves.setting == setting) & (curves.seed == seed) & (curves.method == "ce")]
+    last = run[(run.epoch == run.epoch.max()) & run["class"].isin(classes)]
+    return float(last.train_acc.mean()) if not last.empty else float("nan")
+
+
+def balanced_fit(runs: pd.DataFrame, curves: pd.DataFrame, family: str) -> bool:
+    """Whether every ce run of ``family``'s balanced control ends at 95% clean training accuracy
+    or more on the classes it is compared on: the bottom classes of the imbalanced ce run with
+    the same subset and seed."""
     control = claims.control_family(family)
-    ce = runs[(runs.family == control) & (runs.method == "ce")]
-    return not ce.empty and bool(ce.fit_bottom.notna().all())
+    ctrl = runs[(runs.family == control) & (runs.method == "ce")]
+    mine = runs[(runs.family == family) & (runs.method == "ce")].set_index(["subset", "seed"])
+    if ctrl.empty:
+        return False
+    for run in ctrl.itertuples():
+        if (run.subset, run.seed) not in mine.index:
+            return False
+        classes = [int(c) for c in str(mine.loc[(run.subset, run.seed), "bottom_classes"]).split()]
+        if not _final_clean_accuracy(curves, run.setting, run.seed, classes) >= FIT:
+            return False
+    return True
 
 
-def applicable(runs: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+def applicable(runs: pd.DataFrame, curves: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     """``runs`` with the over-fitting measures blanked where they are not judged, and why."""
     runs, why = runs.copy(), {}
     for family in claims.imbalanced_families(runs):
         if _ratio(family) not in OVERFIT_RATIOS:
             runs.loc[runs.family == family, list(OVERFIT_COLUMNS)] = float("nan")
             why[family] = NOT_APPLICABLE_RATIO
-        elif not balanced_fit(runs, family):
+        elif not balanced_fit(runs, curves, family):
             control = claims.control_family(family)
             gaps = ["overfit_gap", *(c for c in runs if c.startswith("overfit_class_"))]
             runs.loc[runs.family == control, gaps] = float("nan")
@@ -129,10 +155,11 @@ def plateau_by_method(runs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def verdicts(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def verdicts(runs: pd.DataFrame, curves: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The claims table over the combined runs, with the confirmation rules applied: a wide
-    table (claim rows) and a long one (one row per claim and setting)."""
-    judged, why = applicable(runs)
+    table (claim rows) and a long one (one row per claim and setting), each with the share of
+    the claim's runs that plateaued and the interval over subset means beside the verdict."""
+    judged, why = applicable(runs, curves)
     methods = list(dict.fromkeys(judged.method))
     wide, long = claims.claims_table(judged, methods, [])
     if long.empty:
@@ -140,19 +167,73 @@ def verdicts(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     by_name = {c.name: c for c in claims.claims(methods)}
     for i, row in long.iterrows():
         claim = by_name[row.claim]
-        reason = why.get(f"{row.setting} control") if claim.control else None
-        reason = reason or why.get(row.setting)
-        if row.n > 0:
-            continue
-        if claim.column not in ("overfit_excess", "overfit_gap") or not reason:
-            reason = not_in_design(runs, row.setting, claim)
-        long.loc[i, "verdict"] = reason
-        wide.iloc[i, wide.columns.get_loc("verdict")] = reason
+        verdict = _verdict(row, claim, why, runs)
+        long.loc[i, "verdict"] = verdict
+        wide.iloc[i, wide.columns.get_loc("verdict")] = verdict
+    by_subset = [
+        subset_interval(judged, row.setting, by_name[row.claim]) for row in long.itertuples()
+    ]
+    long["subset_low"] = [ci.low for ci in by_subset]
+    long["subset_high"] = [ci.high for ci in by_subset]
+    long["subset_n"] = [ci.n for ci in by_subset]
     long["plateaued"] = [
         plateau_share(runs, row.setting, compared(by_name[row.claim])) for row in long.itertuples()
     ]
+    wide.insert(
+        wide.columns.get_loc("verdict"),
+        "over subset means",
+        [
+            ci.text(3, by_name[r.claim].base is not None or by_name[r.claim].control) + f" ({ci.n})"
+            if ci.n
+            else "-"
+            for ci, r in zip(by_subset, long.itertuples(), strict=True)
+        ],
+    )
     wide.insert(1, "runs plateaued", long["plateaued"].tolist())
     return wide, long
+
+
+def _verdict(row: pd.Series, claim: claims.Claim, why: dict[str, str], runs: pd.DataFrame) -> str:
+    """The claims table's verdict, with the confirmation rules' reasons where nothing was
+    judged and 'opposite side' kept for intervals that Holm's correction also separates."""
+    if row.n == 0:
+        reason = why.get(f"{row.setting} control") if claim.control else None
+        reason = reason or why.get(row.setting)
+        if claim.column in ("overfit_excess", "overfit_gap") and reason:
+            return reason
+        return not_in_design(runs, row.setting, claim)
+    if row.verdict == OPPOSITE and not row.holm_p < claims.ALPHA:
+        return OPPOSITE_NOT_HOLM
+    return row.verdict
+
+
+def subset_interval(runs: pd.DataFrame, family: str, claim: claims.Claim) -> Interval:
+    """The 95% t-interval over the subsets' mean values (seeds averaged within a subset): a
+    check on the pooled interval, which treats seeds of one subset as independent."""
+    if claim.column == "overfit_excess" and set(OVERFIT_COLUMNS) <= set(runs.columns):
+        runs = runs.assign(overfit_excess=runs.overfit_gap - runs.overfit_gap_top)  # as claims do
+    found = claims.claim_values(runs, family, claim)
+    if found.empty:
+        return Interval(float("nan"), float("nan"), float("nan"), 0)
+    return t_interval(found.groupby("subset")["value"].mean())
+
+
+def check_complete(long: pd.DataFrame, studies: tuple[str, ...]) -> None:
+    """Refuse to judge an unfinished design: every tested claim has all its runs or pairs, and
+    over the five confirmation studies the accuracy family holds the pre-registered tests."""
+    short = long[(long.n > 0) & (long.n != EXPECTED_PAIRS)]
+    if not short.empty:
+        row = short.iloc[0]
+        raise UserError(
+            f"{row.setting}: '{row.claim}' has {row.n} of {EXPECTED_PAIRS} runs or pairs; "
+            "finish the confirmation studies first (procrustean status --study S)"
+        )
+    tested = int(((long.holm_family == "accuracy") & (long.n > 0)).sum())
+    if set(studies) == set(STUDIES) and tested != ACCURACY_TESTS:
+        raise UserError(
+            f"the accuracy family has {tested} top-1 tests, not the {ACCURACY_TESTS} fixed "
+            "before the runs (docs/evidence.md); check the confirmation studies in params.yaml"
+        )
 
 
 def runs_path(study: str) -> str:
@@ -202,7 +283,8 @@ def write_verdicts(params: Params, studies: tuple[str, ...] = STUDIES) -> list[s
         )
     runs = combined_runs({s: pd.read_csv(runs_path(s)) for s in studies})
     curves = pd.concat([_curves(s) for s in studies], ignore_index=True)
-    wide, long = verdicts(runs)
+    wide, long = verdicts(runs, curves)
+    check_complete(long, studies)
     texts = (
         *_rendered(wide, long, TITLE),
         *_rendered(*early_errors.early_errors_table(curves), early_errors.TITLE),

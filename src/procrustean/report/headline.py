@@ -14,7 +14,9 @@ from procrustean.report.tables import PAIRS
 TITLE = (
     "The paper's claims over the confirmation studies, per setting: mean [95% t-interval] over "
     "runs (one-sample claims) or pairs (same subset and seed), Holm's p within its family "
-    "across the studies, wins/n, verdict (results/confirmation/verdicts.csv has the rest)"
+    "across the studies, wins/n, verdict; top-1 rows add the smallest effect detectable at 80% "
+    "power; a dagger marks a verdict whose t-interval over the 3 subset means includes the "
+    "null (results/confirmation/verdicts.csv has the rest)"
 )
 PLATEAU_TITLE = (
     "Runs whose top and bottom groups both plateaued (clean training accuracy moved by less "
@@ -38,6 +40,7 @@ SHORT = {  # verdict prefix -> what a cell says
     "reproduced": "**reproduced**",
     "not reproduced (interval includes": "not reproduced",
     "not reproduced (interval on the opposite side)": "not reproduced (opposite side)",
+    "not reproduced (interval on the opposite side, not after": "not reproduced",
     "not reproduced after Holm's correction": "not reproduced (Holm)",
     "not reproduced (a subset's mean": "not reproduced (a subset disagrees)",
     "not applicable (over-fitting": "not applicable (ratio 10 only)",
@@ -59,7 +62,16 @@ def cell(row: pd.Series, claim: claims.Claim) -> str:
     text = interval.text(SIGNED_DIGITS.get(claim.column, 3), paired)
     p = "<0.001" if row.holm_p < 0.001 else f"{row.holm_p:.3f}"
     holm = "" if math.isnan(row.holm_p) else f", {p}"
-    return f"{text}{holm}, {row.wins}/{row.n}: {_short(row.verdict)}"
+    detectable = f", detectable {row.detectable:.2f}" if claim.column == "top1" else ""
+    dagger = "\u2020" if row.verdict == "reproduced" and _subsets_cross(row, claim) else ""
+    return f"{text}{holm}, {row.wins}/{row.n}{detectable}: {_short(row.verdict)}{dagger}"
+
+
+def _subsets_cross(row: pd.Series, claim: claims.Claim) -> bool:
+    """Whether the t-interval over the subset means includes the claim's null."""
+    if row.subset_n < 2:
+        return False
+    return not (row.subset_low > claim.null or row.subset_high < claim.null)
 
 
 def headline_table(long: pd.DataFrame) -> pd.DataFrame:
