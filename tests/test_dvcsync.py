@@ -217,3 +217,38 @@ def test_a_group_is_named_whole_when_its_other_stages_are_current(tmp_path, monk
     calls.clear()
     assert dvcsync.commit_completed(checked).committed == [rewritten]
     assert calls == [[rewritten]]
+
+
+def test_stages_are_committed_with_one_write_of_the_lock(tmp_path, monkeypatch):
+    """Real DVC: two stage targets are recorded, current in `dvc status`, with dvc.lock
+    written once (DVC's command writes it once per target); a stage DVC cannot commit (an
+    output absent) is refused with DVC's reason and the lock keeps what it had."""
+    from dvc.dvcfile import Lockfile
+
+    monkeypatch.chdir(tmp_path)
+    subprocess.run(["git", "init", "-q"], check=True)
+    subprocess.run([dvcsync._dvc(), "init", "-q"], check=True)
+    Path("dvc.yaml").write_text(
+        "stages:\n  make:\n    foreach: [a, b, c]\n    do:\n"
+        "      cmd: echo ${item} > out_${item}\n      outs:\n        - out_${item}\n"
+    )
+    for item in "ab":
+        Path(f"out_{item}").write_text(f"{item}\n")
+    dumps: list[int] = []
+    real = Lockfile.dump_stages
+    monkeypatch.setattr(
+        Lockfile,
+        "dump_stages",
+        lambda self, st, **kw: dumps.append(len(st)) or real(self, st, **kw),
+    )
+    assert dvcsync._run_commit(["make@a", "make@b"]) is None
+    assert dumps == [2]
+    status = subprocess.run(
+        [dvcsync._dvc(), "status", "make@a", "make@b"], capture_output=True, text=True
+    )
+    assert status.returncode == 0 and "up to date" in status.stdout, status.stdout
+    lock = Path("dvc.lock").read_text()
+    assert "make@a" in lock and "make@b" in lock and "make@c" not in lock
+    error = dvcsync._run_commit(["make@c"])
+    assert error is not None and error.startswith("ERROR:") and "out_c" in error
+    assert Path("dvc.lock").read_text() == lock

@@ -187,7 +187,42 @@ def prune_lock(stages: dict[str, Files], dry_run: bool = False) -> list[str]:
 
 
 def _run_commit(targets: list[str]) -> str | None:
-    """``dvc commit -f TARGETS``; None on success, else DVC's last error line."""
+    """``dvc commit -f TARGETS``, writing dvc.lock once; None on success, else DVC's error.
+
+    DVC's own command rewrites the whole dvc.lock once per target (about 10 s each with this
+    project's lock), so the stages are saved through DVC's Python API and dumped together, as
+    ``Repo.commit`` does for the stages of one target; where that API has moved, the command.
+    """
+    try:
+        from dvc.exceptions import DvcException
+        from dvc.repo import Repo, lock_repo
+    except ImportError:
+        return _cli_commit(targets)
+    try:
+        with Repo() as repo, lock_repo(repo), repo.scm_context(quiet=True):
+            _save_and_dump(repo, targets)
+    except DvcException as exc:
+        return f"ERROR: {exc}"
+    except (AttributeError, TypeError):  # DVC's internals changed: its command still works
+        return _cli_commit(targets)
+    return None
+
+
+def _save_and_dump(repo, targets: list[str]) -> None:
+    """What ``Repo.commit(target, force=True)`` does per target, with one dump per DVC file."""
+    by_file: dict[str, tuple[object, list]] = {}
+    for target in targets:
+        for info in repo.stage.collect_granular(target):
+            stage = info.stage
+            stage.save()
+            stage.commit(filter_info=info.filter_info, relink=True)
+            by_file.setdefault(stage.dvcfile.path, (stage.dvcfile, []))[1].append(stage)
+    for dvcfile, stages in by_file.values():
+        dvcfile.dump_stages(stages, update_pipeline=False)
+
+
+def _cli_commit(targets: list[str]) -> str | None:
+    """``dvc commit -f TARGETS`` through DVC's command; None on success, else its last error."""
     proc = subprocess.run([_dvc(), "commit", "-f", *targets], capture_output=True, text=True)
     if proc.returncode == 0:
         return None
