@@ -27,6 +27,7 @@ from procrustean.paths import (
 from procrustean.provenance import hash_inputs, stable_record, write_provenance
 
 BIN = Path(sys.executable).parent
+COMMIT_NAMED = 20  # stages re-committed by name, one target each
 
 
 def copy_repo(repo: Path, dest: Path) -> Path:
@@ -189,6 +190,31 @@ def timed(cmd: list[str], cwd: Path, repeats: int, path: str | None = None) -> d
     }
 
 
+def commit_named(clone: Path, names: list[str], repeats: int) -> dict:
+    """Re-committing stages named one by one, as after a study stopped part-way: DVC's command
+    (``dvc commit -f NAMES``, which rewrites dvc.lock per name) against ``procrustean
+    dvc-commit``'s one write, interleaved, both called from this process."""
+    from procrustean.engines.dvcsync import cli_commit, commit_stages
+
+    times: dict[str, list[float]] = {"dvc_command": [], "one_write": []}
+    here = Path.cwd()
+    os.chdir(clone)
+    try:
+        for _ in range(repeats):
+            for key, commit in (("dvc_command", cli_commit), ("one_write", commit_stages)):
+                t0 = time.perf_counter()
+                error = commit(names)
+                times[key].append(time.perf_counter() - t0)
+                if error:
+                    raise RuntimeError(f"{key}: {error}")
+    finally:
+        os.chdir(here)
+    medians = {k: round(statistics.median(v), 2) for k, v in times.items()}
+    pairs = zip(times["dvc_command"], times["one_write"], strict=True)
+    ratio = statistics.median([a / b for a, b in pairs])
+    return {"stages": len(names), **medians, "dvc_command_over_one_write": round(ratio, 2)}
+
+
 def measure(repo: Path, workdir: Path, repeats: int, study: str = "paper") -> dict:
     """Stand-ins for the study, then the bookkeeping commands, timed."""
     clone = copy_repo(repo, workdir / "repo")
@@ -215,7 +241,10 @@ def measure(repo: Path, workdir: Path, repeats: int, study: str = "paper") -> di
         ),
     }
     params = load_params(clone / "params.yaml")
-    stages = len(stage_files(dataclasses.replace(params, studies={study: params.study(study)})))
+    one = stage_files(dataclasses.replace(params, studies={study: params.study(study)}))
+    named = [n for n in one if n.startswith(f"evaluate-{study}@")][:COMMIT_NAMED]
+    results["commit_named"] = commit_named(clone, named, repeats)
+    stages = len(one)
     return {
         "study": study,
         "stages": stages,

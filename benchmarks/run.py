@@ -251,6 +251,11 @@ def markdown(result: dict) -> str:
         + ", ".join(f"{k} {pl[k]['median_s']} s" for k in PIPELINE_FIGURES)
         + ".",
         "",
+        f"Re-committing {pl['commit_named']['stages']} stages named one by one (a study "
+        f"stopped part-way): `dvc commit -f` {pl['commit_named']['dvc_command']} s, "
+        f"`procrustean dvc-commit`'s one write of dvc.lock {pl['commit_named']['one_write']} s "
+        f"(paired median ratio {pl['commit_named']['dvc_command_over_one_write']}x).",
+        "",
         f"SLURM on this machine: {pl['slurm']} (snakemake_dry_run). "
         "snakemake_dry_run_without_slurm runs with SLURM's commands removed from PATH, as on a "
         "machine without SLURM. Commands: `snakemake -n <study>`, "

@@ -49,6 +49,8 @@ def test_tiny_benchmark_writes_well_formed_results(tmp_path):
     pipeline = result["pipeline"]
     assert pipeline["study"] == "smoke" and pipeline["stages"] == 12  # run-config@smoke too
     assert "audit ok" in pipeline["audit_table"]["last_line"]
+    assert pipeline["commit_named"]["stages"] == 4  # smoke's evaluations
+    assert pipeline["commit_named"]["one_write"] > 0
     assert result["memory"]["train_peak_rss_mb"] > 50
     md = (tmp_path / "bench.md").read_text()
     assert md.startswith("# Benchmarks (tiny)")

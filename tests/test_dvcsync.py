@@ -50,7 +50,7 @@ def test_a_refused_group_is_retried_per_stage_and_reported(tmp_path, monkeypatch
             return "ERROR: unexpected error - refused"
         return None
 
-    monkeypatch.setattr(dvcsync, "_run_commit", fake_commit)
+    monkeypatch.setattr(dvcsync, "commit_stages", fake_commit)
     result = dvcsync.commit_completed(resolved(params))
     assert "report@smoke" in result.skipped and "report@smoke" not in result.committed
     assert len(result.committed) == len(smoke) - 1
@@ -111,7 +111,7 @@ def test_after_a_run_only_what_it_wrote_is_recorded(tmp_path, monkeypatch, param
     for _, outs in (v for n, v in smoke.items() if not n.startswith("run-config@")):
         for out in outs:
             os.utime(out, (4000, 4000))  # written by the run, which started at 3000
-    monkeypatch.setattr(dvcsync, "_run_commit", lambda targets: None)
+    monkeypatch.setattr(dvcsync, "commit_stages", lambda targets: None)
     result = dvcsync.commit_completed(checked, dry_run=True, written_since=3000)
     assert "run-config@smoke" not in result.committed
     assert len(result.committed) == len(smoke) - 1
@@ -143,7 +143,7 @@ def test_after_run_rewrites_the_run_configs_an_edit_changed_then_records_them(
     params["methods"]["mfw"]["mixing"]["p_max"] = 0.25
     edited = resolved(params)
     calls: list[list[str]] = []
-    monkeypatch.setattr(dvcsync, "_run_commit", lambda targets: calls.append(targets))
+    monkeypatch.setattr(dvcsync, "commit_stages", lambda targets: calls.append(targets))
     record_in_dvc(edited, "params.yaml", since=2000)
     assert json.loads(mfw.read_text())["params"]["method"]["mfw"]["mixing"]["p_max"] == 0.25
     assert ce.read_bytes() == ce_bytes and ce.stat().st_mtime == 1000
@@ -208,7 +208,7 @@ def test_a_group_is_named_whole_when_its_other_stages_are_current(tmp_path, monk
     for out in stages[rewritten][1]:
         os.utime(out, (3000, 3000))  # the re-run wrote these after dvc.lock
     calls: list[list[str]] = []
-    monkeypatch.setattr(dvcsync, "_run_commit", lambda targets: calls.append(targets))
+    monkeypatch.setattr(dvcsync, "commit_stages", lambda targets: calls.append(targets))
     assert dvcsync.commit_completed(checked).committed == [rewritten]
     assert calls == [["split-smoke"]]
     other_split = stages[other][1][0]
@@ -241,7 +241,7 @@ def test_stages_are_committed_with_one_write_of_the_lock(tmp_path, monkeypatch):
         "dump_stages",
         lambda self, st, **kw: dumps.append(len(st)) or real(self, st, **kw),
     )
-    assert dvcsync._run_commit(["make@a", "make@b"]) is None
+    assert dvcsync.commit_stages(["make@a", "make@b"]) is None
     assert dumps == [2]
     status = subprocess.run(
         [dvcsync._dvc(), "status", "make@a", "make@b"], capture_output=True, text=True
@@ -249,6 +249,6 @@ def test_stages_are_committed_with_one_write_of_the_lock(tmp_path, monkeypatch):
     assert status.returncode == 0 and "up to date" in status.stdout, status.stdout
     lock = Path("dvc.lock").read_text()
     assert "make@a" in lock and "make@b" in lock and "make@c" not in lock
-    error = dvcsync._run_commit(["make@c"])
+    error = dvcsync.commit_stages(["make@c"])
     assert error is not None and error.startswith("ERROR:") and "out_c" in error
     assert Path("dvc.lock").read_text() == lock

@@ -186,7 +186,7 @@ def prune_lock(stages: dict[str, Files], dry_run: bool = False) -> list[str]:
     return stale
 
 
-def _run_commit(targets: list[str]) -> str | None:
+def commit_stages(targets: list[str]) -> str | None:
     """``dvc commit -f TARGETS``, writing dvc.lock once; None on success, else DVC's error.
 
     DVC's own command rewrites the whole dvc.lock once per target (about 10 s each with this
@@ -197,14 +197,14 @@ def _run_commit(targets: list[str]) -> str | None:
         from dvc.exceptions import DvcException
         from dvc.repo import Repo, lock_repo
     except ImportError:
-        return _cli_commit(targets)
+        return cli_commit(targets)
     try:
         with Repo() as repo, lock_repo(repo), repo.scm_context(quiet=True):
             _save_and_dump(repo, targets)
     except DvcException as exc:
         return f"ERROR: {exc}"
     except (AttributeError, TypeError):  # DVC's internals changed: its command still works
-        return _cli_commit(targets)
+        return cli_commit(targets)
     return None
 
 
@@ -221,7 +221,7 @@ def _save_and_dump(repo, targets: list[str]) -> None:
         dvcfile.dump_stages(stages, update_pipeline=False)
 
 
-def _cli_commit(targets: list[str]) -> str | None:
+def cli_commit(targets: list[str]) -> str | None:
     """``dvc commit -f TARGETS`` through DVC's command; None on success, else its last error."""
     proc = subprocess.run([_dvc(), "commit", "-f", *targets], capture_output=True, text=True)
     if proc.returncode == 0:
@@ -259,11 +259,11 @@ def commit_completed(
     if dry_run or not targets:
         result.committed = names
         return result
-    if _run_commit(targets) is None:
+    if commit_stages(targets) is None:
         result.committed = names
         return result
     for name in names:
-        error = _run_commit([name])
+        error = commit_stages([name])
         if error is None:
             result.committed.append(name)
         else:
