@@ -219,7 +219,7 @@ def test_a_group_is_named_whole_when_its_other_stages_are_current(tmp_path, monk
     assert calls == [[rewritten]]
 
 
-def test_stages_are_committed_with_one_write_of_the_lock(tmp_path, monkeypatch):
+def test_stages_are_committed_with_one_write_of_the_lock(tmp_path, monkeypatch, capfd):
     """Real DVC: two stage targets are recorded, current in `dvc status`, with dvc.lock
     written once (DVC's command writes it once per target); a stage DVC cannot commit (an
     output absent) is refused with DVC's reason and the lock keeps what it had."""
@@ -241,8 +241,10 @@ def test_stages_are_committed_with_one_write_of_the_lock(tmp_path, monkeypatch):
         "dump_stages",
         lambda self, st, **kw: dumps.append(len(st)) or real(self, st, **kw),
     )
+    capfd.readouterr()
     assert dvcsync.commit_stages(["make@a", "make@b"]) is None
     assert dumps == [2]
+    assert "lock file" not in "".join(capfd.readouterr())  # DVC's progress lines stay quiet
     status = subprocess.run(
         [dvcsync._dvc(), "status", "make@a", "make@b"], capture_output=True, text=True
     )

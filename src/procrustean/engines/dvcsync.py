@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 import sys
@@ -198,6 +199,9 @@ def commit_stages(targets: list[str]) -> str | None:
         from dvc.repo import Repo, lock_repo
     except ImportError:
         return cli_commit(targets)
+    dvc_log = logging.getLogger("dvc")
+    level = dvc_log.level
+    dvc_log.setLevel(logging.WARNING)  # its command's progress lines ("Updating lock file")
     try:
         with Repo() as repo, lock_repo(repo), repo.scm_context(quiet=True):
             _save_and_dump(repo, targets)
@@ -205,6 +209,8 @@ def commit_stages(targets: list[str]) -> str | None:
         return f"ERROR: {exc}"
     except (AttributeError, TypeError):  # DVC's internals changed: its command still works
         return cli_commit(targets)
+    finally:
+        dvc_log.setLevel(level)
     return None
 
 
