@@ -82,7 +82,7 @@ def commit_targets(
     stages: dict[str, Files],
     since: float | None = None,
     also: frozenset[str] = frozenset(),
-    settled: frozenset[str] = frozenset(),
+    settled: Callable[[str], bool] = lambda name: False,
 ) -> tuple[list[str], list[str]]:
     """The stages to commit, and the fewest targets naming them.
 
@@ -90,7 +90,7 @@ def commit_targets(
     output is newer than that time (dvc.lock's), so that a re-run records only what it wrote.
     The stages in ``also`` qualify whatever their age. A matrix group's name stands for its
     stages when each of them qualifies or is ``settled`` (current and complete, so committing
-    it again records what dvc.lock should hold anyway): DVC rewrites the whole dvc.lock once
+    it again records what dvc.lock should hold anyway; asked only of a group's other members): DVC rewrites the whole dvc.lock once
     per target, so one group target instead of a hundred stage targets saves minutes.
     """
     chosen = {n for n, (deps, outs) in stages.items() if _needs_commit(deps, outs, since)}
@@ -98,7 +98,7 @@ def commit_targets(
     targets: list[str] = []
     for group, members in _groups(stages).items():
         picked = [m for m in members if m in chosen]
-        if picked and all(m in chosen or m in settled for m in members):
+        if picked and all(m in chosen or settled(m) for m in members):
             targets.append(group)
         else:
             targets += picked
@@ -161,15 +161,6 @@ def unrecorded_current(
     return frozenset(
         name for name, files in stages.items() if name not in recorded and current(name, files)
     )
-
-
-def settled_beside(
-    current: Callable[[str, Files], bool], stages: dict[str, Files], chosen: list[str]
-) -> frozenset[str]:
-    """The other members of the groups ``chosen`` partly fills that are complete and current
-    (what lets one group target replace many stage targets)."""
-    partly = [ms for ms in _groups(stages).values() if set(ms) & set(chosen)]
-    return frozenset(m for ms in partly for m in ms if m not in chosen and current(m, stages[m]))
 
 
 def prune_lock(stages: dict[str, Files], dry_run: bool = False) -> list[str]:
@@ -259,9 +250,7 @@ def commit_completed(
     result.dropped = prune_lock(stages, dry_run)
     current = current_rule(params)
     also = frozenset() if since is None else unrecorded_current(current, stages, _recorded())
-    names, _ = commit_targets(stages, since, also)
-    settled = settled_beside(current, stages, names)
-    names, targets = commit_targets(stages, since, also, settled)
+    names, targets = commit_targets(stages, since, also, lambda m: current(m, stages[m]))
     if dry_run or not targets:
         result.committed = names
         return result

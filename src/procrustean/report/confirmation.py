@@ -183,9 +183,7 @@ def verdicts(runs: pd.DataFrame, curves: pd.DataFrame) -> tuple[pd.DataFrame, pd
         wide.columns.get_loc("verdict"),
         "over subset means",
         [
-            ci.text(3, by_name[r.claim].base is not None or by_name[r.claim].control) + f" ({ci.n})"
-            if ci.n
-            else "-"
+            f"{headline.interval_text(ci, by_name[r.claim])} ({ci.n})" if ci.n else "-"
             for ci, r in zip(by_subset, long.itertuples(), strict=True)
         ],
     )

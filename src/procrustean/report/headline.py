@@ -22,7 +22,13 @@ PLATEAU_TITLE = (
     "Runs whose top and bottom groups both plateaued (clean training accuracy moved by less "
     "than 0.02 over the last 5 epochs), per method and setting"
 )
-SIGNED_DIGITS = {"top1": 2, "gradient_ratio": 2, "gradient_ratio_clean": 2}
+TWO_DIGITS = ("top1", "gradient_ratio", "gradient_ratio_clean")  # as the claims tables show them
+
+
+def interval_text(interval: Interval, claim: claims.Claim) -> str:
+    """An interval as the claims tables write it: signed for differences, 2 or 3 digits."""
+    paired = claim.base is not None or claim.control
+    return interval.text(2 if claim.column in TWO_DIGITS else 3, paired)
 
 
 def setting_label(family: str) -> str:
@@ -57,11 +63,8 @@ def cell(row: pd.Series, claim: claims.Claim) -> str:
     """One setting's result for one claim."""
     if row.n == 0:
         return _short(row.verdict)
-    paired = claim.base is not None or claim.control
-    interval = Interval(row["mean"], row.ci_low, row.ci_high, int(row.n))
-    text = interval.text(SIGNED_DIGITS.get(claim.column, 3), paired)
-    p = "<0.001" if row.holm_p < 0.001 else f"{row.holm_p:.3f}"
-    holm = "" if math.isnan(row.holm_p) else f", {p}"
+    text = interval_text(Interval(row["mean"], row.ci_low, row.ci_high, int(row.n)), claim)
+    holm = "" if math.isnan(row.holm_p) else f", {claims._p(row.holm_p)}"
     detectable = f", detectable {row.detectable:.2f}" if claim.column == "top1" else ""
     dagger = "\u2020" if row.verdict == "reproduced" and _subsets_cross(row, claim) else ""
     return f"{text}{holm}, {row.wins}/{row.n}{detectable}: {_short(row.verdict)}{dagger}"
