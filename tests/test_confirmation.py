@@ -318,3 +318,54 @@ def test_the_interval_over_subset_means_sits_beside_the_pooled_one():
     assert row.subset_low < 0 < row.subset_high
     cell = headline.headline_table(long).loc["MFW improves top-1 (mfw vs ce)", "step r100"]
     assert cell.endswith(": **reproduced**\u2020") and ", detectable " in cell
+
+
+def test_a_pending_study_stays_in_holms_family_at_p_one():
+    """An unfinished study's tests keep the pre-registered family: each tested p is adjusted
+    as if they were there at p = 1, the verdict is redrawn with that p, and they read
+    'pending' in the verdicts and the headline."""
+    from procrustean.report import headline, stats
+
+    runs = _runs("fm-step-r100", {"ce": 60, "mfw": 60.6})
+    drw = next(c for c in claims.claims(["drw", "mfw_drw"]) if c.column == "top1")
+    pending = pd.DataFrame(
+        [confirmation._pending_row(s, drw, "confirm_drw") for s in ("fm-step-r100", "fm-x-r100")]
+    )
+    pending.attrs["methods"] = ["drw", "mfw_drw"]
+    _, alone = confirmation.verdicts(runs, _curves(runs))
+    wide, long = confirmation.verdicts(runs, _curves(runs), pending)
+    top1 = "MFW improves top-1 (mfw vs ce)"
+    before = alone.set_index(["setting", "claim"]).loc[("fm-step-r100", top1)]
+    after = long.set_index(["setting", "claim"]).loc[("fm-step-r100", top1)]
+    assert before.holm_p == pytest.approx(before.p)  # the only accuracy test
+    assert after.holm_p == pytest.approx(stats.holm([before.p, 1.0, 1.0])[0])
+    assert after.holm_p == pytest.approx(min(1.0, 3 * before.p))
+    ci = stats.Interval(after["mean"], after.ci_low, after.ci_high, int(after.n))
+    mfw = next(c for c in claims.claims(["ce", "mfw"]) if c.name == top1)
+    assert after.verdict == claims.verdict(ci, mfw, after.holm_p, bool(after.subsets_agree))
+    waiting = long[long.claim == drw.name]
+    assert len(waiting) == 2 and waiting.holm_p.isna().all() and (waiting.n == 0).all()
+    assert set(waiting.verdict) == {confirmation.PENDING_VERDICT.format(study="confirm_drw")}
+    assert len(wide) == len(long) and wide.verdict.tolist() == long.verdict.tolist()
+    table = headline.headline_table(long)
+    assert table.loc[drw.name, "step r100"] == "pending (confirm_drw not finished)"
+    with pytest.raises(UserError, match="the accuracy family has 3 top-1 tests, not the 11"):
+        confirmation.check_complete(long, confirmation.STUDIES)  # pending ones count
+
+
+def test_the_pending_study_adds_its_preregistered_tests():
+    """From params.yaml: confirm_drw would test mfw_drw against drw at step and exp, ratio 100,
+    and with the judged studies' 9 top-1 tests the family holds the pre-registered 11."""
+    from procrustean.config import load_params
+
+    loaded = load_params(REPO / "params.yaml")
+    pending = confirmation.pending_tests(loaded, ("confirm_drw",), confirmation.JUDGED)
+    assert pending.claim.tolist() == ["MFW improves top-1 (mfw_drw vs drw)"] * 2
+    assert pending.setting.tolist() == [
+        "fashion_mnist_500-step-r100",
+        "fashion_mnist_500-exp-r100",
+    ]
+    assert (pending.holm_family == "accuracy").all() and (pending.p == 1.0).all()
+    assert pending.attrs["methods"] == ["drw", "mfw_drw"]
+    assert confirmation.PENDING == ("confirm_drw",)
+    assert set(confirmation.JUDGED) | set(confirmation.PENDING) == set(confirmation.STUDIES)

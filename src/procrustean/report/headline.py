@@ -16,7 +16,8 @@ TITLE = (
     "runs (one-sample claims) or pairs (same subset and seed), Holm's p within its family "
     "across the studies, wins/n, verdict; top-1 rows add the smallest effect detectable at 80% "
     "power; a dagger marks a verdict whose t-interval over the 3 subset means includes the "
-    "null (results/confirmation/verdicts.csv has the rest)"
+    "null; 'pending': a study of the design that has not finished, whose tests Holm's "
+    "correction counts as p = 1 (results/confirmation/verdicts.csv has the rest)"
 )
 PLATEAU_TITLE = (
     "Runs whose top and bottom groups both plateaued (clean training accuracy moved by less "
@@ -56,6 +57,8 @@ SHORT = {  # verdict prefix -> what a cell says
 
 
 def _short(verdict: str) -> str:
+    if verdict.startswith("pending: "):
+        return f"pending ({verdict.split()[1]} not finished)"
     return next((v for k, v in SHORT.items() if verdict.startswith(k)), verdict)
 
 

@@ -166,8 +166,9 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "verdicts",
         help="the paper's claims judged over the confirmation studies together",
-        description="Reads results/<study>/tables/runs.csv of each confirmation study (confirm, "
-        "confirm_ldam, confirm_drw, confirm_controls, confirm_r10); writes "
+        description="Reads results/<study>/tables/runs.csv of each finished confirmation study "
+        "(confirm, confirm_ldam, confirm_controls, confirm_r10; confirm_drw is pending and its "
+        "tests count as p = 1 in Holm's families); writes "
         "results/confirmation/verdicts.{md,tex,csv} with a provenance record: Holm's correction "
         "within each family of claims across the studies, the subset-sign rule, over-fitting "
         "judged at ratio 10 only, the balanced control only where its ce runs fit.",
@@ -176,7 +177,7 @@ def _parser() -> argparse.ArgumentParser:
         "--study",
         action="append",
         dest="studies",
-        help="a study whose runs to include (repeatable; default: the five confirmation studies)",
+        help="a study whose runs to include (repeatable; default: the finished confirmation studies)",
     )
     s.set_defaults(func=_verdicts)
 
@@ -406,9 +407,9 @@ def _report(args: argparse.Namespace) -> None:
 
 def _verdicts(args: argparse.Namespace) -> None:
     from procrustean.config import load_params
-    from procrustean.report.confirmation import STUDIES, write_verdicts
+    from procrustean.report.confirmation import JUDGED, write_verdicts
 
-    outputs = write_verdicts(load_params(args.params), tuple(args.studies or STUDIES))
+    outputs = write_verdicts(load_params(args.params), tuple(args.studies or JUDGED))
     print(f"verdicts: {len(outputs)} files under {outputs[0].rsplit('/', 1)[0]}/")
 
 
