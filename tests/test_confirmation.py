@@ -347,8 +347,10 @@ def test_a_pending_study_stays_in_holms_family_at_p_one():
     assert len(waiting) == 2 and waiting.holm_p.isna().all() and (waiting.n == 0).all()
     assert set(waiting.verdict) == {confirmation.PENDING_VERDICT.format(study="confirm_drw")}
     assert len(wide) == len(long) and wide.verdict.tolist() == long.verdict.tolist()
+    assert wide.loc[f"fm-step-r100: {drw.name}", "runs plateaued"] == "-"
     table = headline.headline_table(long)
     assert table.loc[drw.name, "step r100"] == "pending (confirm_drw not finished)"
+    assert f", {int(after.wins)}/15, detectable" in table.loc[top1, "step r100"]  # counts
     with pytest.raises(UserError, match="the accuracy family has 3 top-1 tests, not the 11"):
         confirmation.check_complete(long, confirmation.STUDIES)  # pending ones count
 

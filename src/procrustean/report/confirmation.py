@@ -190,7 +190,10 @@ def verdicts(
     long["subset_high"] = [ci.high for ci in by_subset]
     long["subset_n"] = [ci.n for ci in by_subset]
     long["plateaued"] = [
-        plateau_share(runs, row.setting, compared(by_name[row.claim])) for row in long.itertuples()
+        "-"
+        if row.verdict.startswith("pending")
+        else plateau_share(runs, row.setting, compared(by_name[row.claim]))
+        for row in long.itertuples()
     ]
     wide.insert(
         wide.columns.get_loc("verdict"),
@@ -255,6 +258,7 @@ def _pending_row(setting: str, claim: claims.Claim, study: str) -> dict:
         "measure": claim.measure,
         "holm_family": claim.family,
         "n": 0,
+        "wins": 0,
         "p": 1.0,  # Holm's correction counts it, at its least favourable
         "verdict": PENDING_VERDICT.format(study=study),
     }
