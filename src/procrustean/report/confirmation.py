@@ -20,12 +20,19 @@ from procrustean.provenance import hash_inputs, now, stable_record, write_proven
 from procrustean.report import claims, collect, early_errors, headline, stats, tables
 from procrustean.report.stats import Interval, t_interval
 
-STUDIES = ("confirm", "confirm_ldam", "confirm_drw", "confirm_controls", "confirm_r10")
+STUDIES = (
+    "confirm",
+    "confirm_ldam",
+    "confirm_drw",
+    "confirm_controls",
+    "confirm_remix",
+    "confirm_r10",
+)
 # Studies of the design that have not finished on one machine: their tests stay in Holm's
 # families, counted as p = 1 (so every adjusted p is at least what the full design can give),
 # and their rows read "pending". Empty it when they finish; dvc.yaml's verdicts stage lists
 # the judged studies' tables.
-PENDING = ("confirm_drw",)
+PENDING = ("confirm_drw", "confirm_remix")
 JUDGED = tuple(s for s in STUDIES if s not in PENDING)
 PENDING_VERDICT = "pending: {study} has not finished; Holm's correction counts it as p = 1"
 FORMATS = ("md", "tex", "csv")
@@ -305,7 +312,7 @@ def subset_interval(runs: pd.DataFrame, family: str, claim: claims.Claim) -> Int
 
 def check_complete(long: pd.DataFrame, studies: tuple[str, ...]) -> None:
     """Refuse to judge an unfinished design: every tested claim has all its runs or pairs, and
-    over the five confirmation studies (judged or pending) the accuracy family holds the
+    over the confirmation studies (judged or pending) the accuracy family holds the
     pre-registered tests."""
     short = long[(long.n > 0) & (long.n != EXPECTED_PAIRS)]
     if not short.empty:
