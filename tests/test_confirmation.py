@@ -212,7 +212,7 @@ def test_the_confirmation_studies_exist_and_share_no_run():
         ):
             assert run not in seen, f"{run} in {seen.get(run)} and {name}"
             seen[run] = name
-    assert len(seen) == 60 + 60 + 60 + 30 + 15 + 90  # confirm, _ldam, _drw, _controls, _remix, _r10
+    assert len(seen) == 60 + 60 + 60 + 15 + 15 + 15 + 90  # confirm, ldam, drw, 3 controls, r10
 
 
 def test_the_committed_early_errors_average_to_the_claims_measure():
@@ -369,5 +369,5 @@ def test_the_pending_study_adds_its_preregistered_tests():
     ]
     assert (pending.holm_family == "accuracy").all() and (pending.p == 1.0).all()
     assert pending.attrs["methods"] == ["drw", "mfw_drw"]
-    assert confirmation.PENDING == ("confirm_drw", "confirm_remix")
+    assert confirmation.PENDING == ("confirm_drw", "confirm_mixup", "confirm_remix")
     assert set(confirmation.JUDGED) | set(confirmation.PENDING) == set(confirmation.STUDIES)

@@ -25,6 +25,7 @@ STUDIES = (
     "confirm_ldam",
     "confirm_drw",
     "confirm_controls",
+    "confirm_mixup",
     "confirm_remix",
     "confirm_r10",
 )
@@ -32,7 +33,7 @@ STUDIES = (
 # families, counted as p = 1 (so every adjusted p is at least what the full design can give),
 # and their rows read "pending". Empty it when they finish; dvc.yaml's verdicts stage lists
 # the judged studies' tables.
-PENDING = ("confirm_drw", "confirm_remix")
+PENDING = ("confirm_drw", "confirm_mixup", "confirm_remix")
 JUDGED = tuple(s for s in STUDIES if s not in PENDING)
 PENDING_VERDICT = "pending: {study} has not finished; Holm's correction counts it as p = 1"
 FORMATS = ("md", "tex", "csv")
