@@ -90,8 +90,9 @@ def commit_targets(
     output is newer than that time (dvc.lock's), so that a re-run records only what it wrote.
     The stages in ``also`` qualify whatever their age. A matrix group's name stands for its
     stages when each of them qualifies or is ``settled`` (current and complete, so committing
-    it again records what dvc.lock should hold anyway; asked only of a group's other members): DVC rewrites the whole dvc.lock once
-    per target, so one group target instead of a hundred stage targets saves minutes.
+    it again records what dvc.lock should hold anyway; asked only of a group's other members):
+    DVC rewrites the whole dvc.lock once per target, so one group target instead of a hundred
+    stage targets saves minutes.
     """
     chosen = {n for n, (deps, outs) in stages.items() if _needs_commit(deps, outs, since)}
     chosen |= also

@@ -167,8 +167,8 @@ def _parser() -> argparse.ArgumentParser:
         "verdicts",
         help="the paper's claims judged over the confirmation studies together",
         description="Reads results/<study>/tables/runs.csv and curves.csv.gz of each finished "
-        "confirmation study (confirm, confirm_ldam, confirm_controls, confirm_r10; the pending "
-        "ones, confirm_drw and confirm_remix, count as p = 1 in Holm's families); writes "
+        "confirmation study (the unfinished ones, PENDING in procrustean.report.confirmation, "
+        "count as p = 1 in Holm's families); writes "
         "results/confirmation/verdicts.{md,tex,csv} with a provenance record: Holm's correction "
         "within each family of claims across the studies, the subset-sign rule, over-fitting "
         "judged at ratio 10 only, the balanced control only where its ce runs fit.",
@@ -177,7 +177,8 @@ def _parser() -> argparse.ArgumentParser:
         "--study",
         action="append",
         dest="studies",
-        help="a study whose runs to include (repeatable; default: the finished confirmation studies)",
+        help="a study whose runs to include (repeatable; default: the finished confirmation "
+        "studies)",
     )
     s.set_defaults(func=_verdicts)
 
