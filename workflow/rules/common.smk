@@ -14,7 +14,12 @@ from procrustean.config import resolve_params, study_runs
 from procrustean.errors import UserError
 from procrustean.report.confirmation import OUTPUTS as VERDICTS
 from procrustean.report.confirmation import input_tables as verdict_inputs
-from procrustean.checks.freshness import Freshness, snakemake_marker
+from procrustean.checks.freshness import (
+    Freshness,
+    setting_tail,
+    snakemake_marker,
+    stage_name,
+)
 from procrustean.engines.overrides import (
     effective_params_file,
     has_overrides,
@@ -37,6 +42,14 @@ from procrustean.paths import (
 
 WORKFLOW_START = time.time()
 
+# `--config allow_missing=true`: what git records counts as done (procrustean.checks.freshness);
+# a switch of this invocation, not a parameter (it never reaches the params the jobs read).
+ALLOW_MISSING = str(config.pop("allow_missing", "false")).lower() in (
+    "true",
+    "1",
+    "yes",
+)
+
 try:
     # --config values arrive as strings: give them the type params.yaml's keys have
     config.update(typed_overrides(dict(config), written_params()))
@@ -57,7 +70,7 @@ except UserError as exc:
 # re-run must reach its consumers), and a job whose outputs the content rule finds out of date
 # gets one extra input, a marker newer than its outputs. The workflow profile (profiles/default)
 # sets rerun-triggers to mtime alone so that nothing else decides.
-FRESHNESS = Freshness(PARAMS)
+FRESHNESS = Freshness(PARAMS, allow_missing=ALLOW_MISSING)
 
 # The venv's tools (procrustean, dvc) come first on PATH in every job, local or on a cluster;
 # they import this repository's src/ and read PARAMS_FILE (through the environment, so the
@@ -98,14 +111,14 @@ def report_targets(study):
 
 
 def report_inputs(wildcards):
-    """Metrics, histories and checkpoints of every run of the study (ancient: the content rule
-    decides re-runs): a clone that holds the committed numbers but not the checkpoints they
-    came from re-derives them."""
+    """Metrics and histories of every run of the study (ancient: the content rule decides
+    re-runs). A report reads committed numbers only; the checkpoints they came from are named
+    by the evaluations' records, so a strict clone still re-derives them through the
+    evaluations, and an allow-missing one does not."""
     runs = study_runs(PARAMS, wildcards.study)
     files = (
         [metrics_path(wildcards.study, r) for r in runs]
         + [history_path(wildcards.study, r) for r in runs]
-        + [model_path(wildcards.study, r) for r in runs]
         + [PUBLISHED]
     )
     return [unless_out_of_date(f, wildcards.study) for f in files]
@@ -117,13 +130,36 @@ def unless_out_of_date(path, study):
     return ancient(path) if FRESHNESS.made_current(path, study) else path
 
 
-def made_by(pattern):
-    """Input function: ``pattern`` (with wildcards) through unless_out_of_date."""
+def made_by(pattern, kind):
+    """Input function of a ``kind`` job: ``pattern`` (with wildcards) through
+    unless_out_of_date; under allow-missing, an absent file whose stage is current by its
+    committed record is left out while the job itself need not run (so nothing re-makes it).
+    """
 
     def get(wildcards):
-        return unless_out_of_date(pattern.format(**dict(wildcards)), wildcards.study)
+        path = pattern.format(**dict(wildcards))
+        if ALLOW_MISSING and not Path(path).exists():
+            name = job_stage(kind, wildcards)
+            if name is not None and not FRESHNESS.runs(name):
+                return []
+        return unless_out_of_date(path, wildcards.study)
 
     return get
+
+
+def job_stage(kind, wildcards):
+    """The content rule's (and DVC's) name of the job's stage; None outside the study's grid."""
+    w = dict(wildcards)
+    study = w["study"]
+    tail = setting_tail(
+        w.get("dataset", ""),
+        w.get("profile", ""),
+        w.get("ratio", ""),
+        w.get("method", "") if kind != "split" else "",
+        w.get("seed", ""),
+    )
+    name = stage_name(kind, study, recipe_name(wildcards), tail)
+    return name if name in FRESHNESS.stages(study) else None
 
 
 def out_of_date(kind):
@@ -131,17 +167,8 @@ def out_of_date(kind):
     its outputs (procrustean.checks.freshness.snakemake_marker)."""
 
     def get(wildcards):
-        w = dict(wildcards)
-        study = w["study"]
-        if kind == "report":
-            name = f"report@{study}"
-        else:
-            tail = f"{w['dataset']}-{w['profile']}-{w['ratio']}"
-            if kind != "split":
-                tail += f"-{w['method']}-{w['seed']}"
-            prefix = f"{study}-{recipe_name(wildcards)}" if kind == "train" else study
-            name = f"{kind}-{study}@{prefix}-{tail}"
-        if name not in FRESHNESS.stages(study):
+        name = job_stage(kind, wildcards)
+        if name is None:
             return []  # a file outside the study's grid: Snakemake's own rules apply
         return snakemake_marker(FRESHNESS, name)
 

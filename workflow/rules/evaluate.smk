@@ -1,8 +1,8 @@
 rule evaluate:
     input:
         out_of_date("evaluate"),
-        split=made_by(pattern(SPLIT)),
-        model=made_by(pattern(MODEL)),
+        split=made_by(pattern(SPLIT), "evaluate"),
+        model=made_by(pattern(MODEL), "evaluate"),
     output:
         metrics=pattern(METRICS),
         prov=pattern(METRICS, PROV),

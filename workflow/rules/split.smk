@@ -5,6 +5,7 @@ rule split:
         split=pattern(SPLIT),
         prov=pattern(SPLIT, PROV),
         summary=pattern(SPLIT_SUMMARY),
+        committed_prov=pattern(SPLIT_SUMMARY, PROV),
     log:
         f"logs/{{study}}/split/{SETTING}.log",
     resources:

@@ -1,7 +1,7 @@
 rule train:
     input:
         out_of_date("train"),
-        split=made_by(pattern(SPLIT)),
+        split=made_by(pattern(SPLIT), "train"),
     output:
         history=pattern(HISTORY),
         prov=pattern(HISTORY, PROV),

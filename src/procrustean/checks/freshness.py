@@ -11,6 +11,15 @@ of other params or a `touch`.
 Snakemake asks through an input function at DAG time (``snakemake_marker``); DVC through the
 key files the run-config stage writes from ``stage_key`` (params and code of each stage, so that
 dvc.lock changes exactly when they do); ``procrustean status`` through ``Freshness.study``.
+
+Allow-missing (``Freshness(params, allow_missing=True)``; asked as ``snakemake --config
+allow_missing=true``, ``dvc repro --allow-missing`` and ``procrustean status --allow-missing``):
+what git records counts as done. A stage whose committed record matches (params, code, the
+recorded inputs, the bytes of every output that is present) is current although outputs that
+only DVC caches (splits, checkpoints: ``DVC_CACHED``) are absent; an absent input counts as
+recorded when its producer is current in this sense and recorded the same bytes. Anything that
+is present and differs, any changed param or code, and whatever depends on a stage that must
+re-run stay out of date; an absent file is re-made only where a stage that must run reads it.
 """
 
 from __future__ import annotations
@@ -40,6 +49,30 @@ from procrustean.stage_params import evaluate_params, report_params, split_param
 
 MARKER_DIR = Path(".snakemake/procrustean/stale")
 CATEGORIES = ("absent", "output", "params", "input", "code")
+# Where the files live that only DVC's cache holds (dvc.yaml's outs without `cache: false`):
+# splits, their records and checkpoints. Everything else a stage writes is committed to git.
+DVC_CACHED = ("data/", "runs/")
+
+
+def dvc_cached(path: str) -> bool:
+    """Whether ``path`` is a file only DVC's cache holds (git never has it)."""
+    return path.startswith(DVC_CACHED)
+
+
+def stage_name(kind: str, study: str, recipe: str = "", tail: str = "") -> str:
+    """The one name of a stage: DVC's (dvc.yaml's matrices), also the key of the content rule,
+    of Snakemake's markers and of ``procrustean status``. ``tail`` is the setting
+    (``dataset-profile-ratio``), with ``-method-seed`` for a run."""
+    if kind in ("report", "run-config"):
+        return f"{kind}@{study}"
+    prefix = f"{study}-{recipe}" if kind == "train" else study
+    return f"{kind}-{study}@{prefix}-{tail}"
+
+
+def setting_tail(dataset: str, profile: str, ratio: int | str, method: str = "", seed="") -> str:
+    """A stage name's tail: the setting, and the run's method and seed where it has them."""
+    tail = f"{dataset}-{profile}-{ratio}"
+    return f"{tail}-{method}-{seed}" if method else tail
 
 
 @dataclass(frozen=True)
@@ -58,6 +91,14 @@ class Stage:
     def record(self) -> str:
         return self.outputs[0] + PROV_SUFFIX
 
+    @property
+    def committed_record(self) -> str:
+        """The record as git holds it: the record itself, or for a split (whose record DVC
+        caches beside it) the copy the split command writes beside the committed summary."""
+        if dvc_cached(self.record) and len(self.outputs) > 1:
+            return self.outputs[1] + PROV_SUFFIX
+        return self.record
+
 
 @dataclass
 class Verdict:
@@ -65,6 +106,8 @@ class Verdict:
 
     stage: Stage
     reasons: list[tuple[str, str]] = field(default_factory=list)  # (category, detail)
+    absent: list[str] = field(default_factory=list)  # recorded outputs absent here (allowed)
+    recorded: bool = True  # a readable provenance record exists (or its committed copy)
 
     @property
     def current(self) -> bool:
@@ -84,7 +127,7 @@ def study_stages(params: Params, study: str) -> dict[str, Stage]:
     stages: dict[str, Stage] = {}
     for s in study_settings(params, study):
         split = split_path(study, s)
-        name = f"split-{study}@{study}-{s.dataset}-{s.profile}-{s.ratio}"
+        name = stage_name("split", study, tail=setting_tail(s.dataset, s.profile, s.ratio))
         stages[name] = Stage(
             "split",
             study,
@@ -97,8 +140,8 @@ def study_stages(params: Params, study: str) -> dict[str, Stage]:
     for r in study_runs(params, study):
         s = r.setting
         split, model = split_path(study, s), model_path(study, r)
-        tail = f"{s.dataset}-{s.profile}-{s.ratio}-{r.method}-{r.seed}"
-        name = f"train-{study}@{study}-{recipe}-{tail}"
+        tail = setting_tail(s.dataset, s.profile, s.ratio, r.method, r.seed)
+        name = stage_name("train", study, recipe, tail)
         stages[name] = Stage(
             "train",
             study,
@@ -108,7 +151,7 @@ def study_stages(params: Params, study: str) -> dict[str, Stage]:
             key_path(study, "train", f"{s.dataset}/{r.method}"),
             train_params(params, study, s.dataset, r.method, r.seed),
         )
-        name = f"evaluate-{study}@{study}-{tail}"
+        name = stage_name("evaluate", study, tail=tail)
         stages[name] = Stage(
             "evaluate",
             study,
@@ -118,15 +161,17 @@ def study_stages(params: Params, study: str) -> dict[str, Stage]:
             key_path(study, "evaluate", s.dataset),
             evaluate_params(params.dataset(s.dataset)),
         )
+    # A report reads committed numbers only (metrics and histories); the checkpoints it rests on
+    # are named, with their sha256, by the evaluations' records.
     report_inputs = tuple(
         p
         for r in study_runs(params, study)
-        for p in (metrics_path(study, r), history_path(study, r), model_path(study, r))
+        for p in (metrics_path(study, r), history_path(study, r))
     )
-    stages[f"report@{study}"] = Stage(
+    stages[stage_name("report", study)] = Stage(
         "report",
         study,
-        f"report@{study}",
+        stage_name("report", study),
         (*report_inputs, PUBLISHED),
         tuple(report_outputs(study)),
         key_path(study, "report", "report"),
@@ -162,13 +207,16 @@ class Freshness:
     """The content rule over one params set, with file hashes and verdicts memoised (one
     instance per question: files are assumed not to change while it is asked)."""
 
-    def __init__(self, params: Params) -> None:
+    def __init__(self, params: Params, allow_missing: bool = False) -> None:
         self.params = params
+        self.allow_missing = allow_missing
         self._stages: dict[str, Stage] = {}
         self._producer: dict[str, str] = {}
         self._studies: set[str] = set()
         self._verdicts: dict[str, Verdict] = {}
         self._hashes: dict[str, str | None] = {}
+        self._consumers: dict[str, list[str]] = {}
+        self._runs: dict[str, bool] = {}
 
     def stages(self, study: str) -> dict[str, Stage]:
         """The study's stages (computed once)."""
@@ -177,6 +225,8 @@ class Freshness:
                 self._stages[name] = stage
                 for out in stage.outputs:
                     self._producer[out] = name
+                for path in stage.inputs:
+                    self._consumers.setdefault(path, []).append(name)
             self._studies.add(study)
         return {n: s for n, s in self._stages.items() if s.study == study}
 
@@ -202,16 +252,55 @@ class Freshness:
         """Every stage of the study, judged."""
         return [self.verdict(n) for n in self.stages(study)]
 
+    def producer(self, path: str) -> str | None:
+        """The name of the stage that writes ``path`` (None: no stage of a listed study)."""
+        return self._producer.get(path)
+
+    def needed(self, name: str) -> bool:
+        """Under allow-missing: whether a current stage must still run because a stage that
+        runs reads one of its absent outputs (absent files are re-made only where needed)."""
+        verdict = self.verdict(name)
+        return verdict.current and any(
+            self.runs(consumer)
+            for out in verdict.absent
+            for consumer in self._consumers.get(out, ())
+        )
+
+    def runs(self, name: str) -> bool:
+        """Whether the engines run the stage: out of date, or needed by one that runs."""
+        if name not in self._runs:
+            self._runs[name] = not self.verdict(name).current or self.needed(name)
+        return self._runs[name]
+
+    def _record(self, stage: Stage) -> tuple[dict | None, str]:
+        """The stage's record, from its own place or (allow-missing) git's copy."""
+        places = [stage.record]
+        if self.allow_missing and stage.committed_record != stage.record:
+            places.append(stage.committed_record)
+        for place in places:
+            try:
+                return json.loads(Path(place).read_text()), place
+            except (OSError, ValueError):
+                continue
+        return None, stage.record
+
     def _judge(self, stage: Stage) -> Verdict:
         verdict = Verdict(stage)
         say = verdict.reasons.append
         missing = [o for o in stage.outputs if self._hash(o) is None]
-        if missing:
+        record, _ = self._record(stage)
+        verdict.recorded = record is not None
+        allowed = (
+            self.allow_missing
+            and record is not None
+            and all(dvc_cached(o) and o in record.get("outputs", {}) for o in missing)
+        )
+        if missing and allowed:
+            verdict.absent = missing
+        elif missing:
             what = "absent" if missing[0] == stage.outputs[0] else f"{missing[0]} absent"
             say(("absent", what))
-        try:
-            record = json.loads(Path(stage.record).read_text())
-        except (OSError, ValueError):
+        if record is None:
             if not missing:
                 say(("absent", f"no readable provenance record {stage.record}"))
             return verdict
@@ -241,6 +330,8 @@ class Freshness:
         problems = []
         for path in sorted(expected & set(recorded)):
             now = self._hash(path)
+            if now is None and self._recorded_elsewhere(path, recorded[path]):
+                continue
             if now is None:
                 problems.append(f"{path} absent")
             elif now != recorded[path]:
@@ -249,6 +340,18 @@ class Freshness:
                 problems.append(f"{path} is itself out of date")
         if problems:
             say(("input", problems[0] + _more(problems, 1).replace("more", "more inputs")))
+
+    def _recorded_elsewhere(self, path: str, sha: str) -> bool:
+        """Allow-missing: an absent DVC-cached input whose producer is current (allowing
+        absence) and whose record gives it the bytes this stage read."""
+        producer = self._producer.get(path)
+        if not (self.allow_missing and dvc_cached(path) and producer):
+            return False
+        made = self.verdict(producer)
+        if not made.current:
+            return False
+        record, _ = self._record(made.stage)
+        return (record or {}).get("outputs", {}).get(path) == sha
 
 
 def _more(items: list, shown: int) -> str:

@@ -4,13 +4,17 @@ The answer is procrustean.checks.freshness's content rule, the one Snakemake and
 is current when its provenance record names the params, inputs and code this tree would use
 and the output still has the bytes it records. Reasons: absent (output or record missing),
 output (its bytes differ from its record), params, input (a file it read changed, is absent, or
-is itself out of date) and code.
+is itself out of date) and code. Each stage falls in one of three groups: stale (its record
+exists and something it names changed), absent but recorded (git holds its record and every
+output but the splits and checkpoints DVC caches: current with ``--allow-missing``), absent and
+never recorded.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 
 from procrustean.checks.freshness import CATEGORIES, Freshness, Verdict
@@ -20,30 +24,86 @@ from procrustean.fileio import read_json
 
 @dataclass
 class StudyStatus:
-    """One study's stages, judged."""
+    """One study's stages, judged strictly (``verdicts``) and by allow-missing (``allowing``):
+    the second tells "absent but recorded" (git holds the stage's record and every output but
+    DVC-cached ones) from "absent and never recorded" and from stale."""
 
     study: str
     verdicts: list[Verdict] = field(default_factory=list)
+    allowing: list[Verdict] = field(default_factory=list)
+    allow_missing: bool = False
+    rerun: set[str] = field(default_factory=set)  # allow-missing: current, yet re-made (needed)
 
     @property
     def stale(self) -> list[Verdict]:
+        """What the chosen mode re-runs or re-makes."""
+        if self.allow_missing:
+            return [v for v in self.allowing if not v.current or v.stage.name in self.rerun]
         return [v for v in self.verdicts if not v.current]
+
+    def groups(self) -> dict[str, list[Verdict]]:
+        """stale (recorded, and something changed), absent but recorded (current with
+        --allow-missing), absent and never recorded."""
+        out: dict[str, list[Verdict]] = {"stale": [], "recorded": [], "never": []}
+        for strict, allowing in zip(self.verdicts, self.allowing, strict=True):
+            if not allowing.recorded:
+                out["never"].append(allowing)
+            elif not allowing.current:
+                out["stale"].append(allowing)
+            elif not strict.current:
+                out["recorded"].append(allowing)
+        return out
 
     def lines(self, limit: int = 8) -> list[str]:
         n, stale = len(self.verdicts), self.stale
+        groups = self.groups()
+        mode = " (allow-missing)" if self.allow_missing else ""
         if not stale:
-            return [f"status {self.study}: all {n} stages up to date"]
-        counts = {c: sum(c in v.categories() for v in stale) for c in CATEGORIES}
-        why = ", ".join(f"{k} {c}" for c, k in counts.items() if k)
-        out = [f"status {self.study}: {len(stale)} of {n} stages out of date ({why})"]
-        for v in stale[:limit]:
-            out.append(f"  {v.stage.outputs[0]}: {v.text()}")
-        if len(stale) > limit:
-            out.append(f"  ... and {len(stale) - limit} more (procrustean status --all)")
+            out = [f"status {self.study}: all {n} stages up to date{mode}"]
+        else:
+            counts = {c: sum(c in v.categories() for v in stale) for c in CATEGORIES}
+            why = ", ".join(f"{k} {c}" for c, k in counts.items() if k)
+            why = why or "absent files a stage that runs needs"
+            out = [f"status {self.study}: {len(stale)} of {n} stages out of date{mode} ({why})"]
+        recorded = groups["recorded"]
         out.append(
-            f"  bring up to date: snakemake --cores all {self.study}  (or: dvc repro "
-            f"report@{self.study})"
+            f"  stale: {len(groups['stale'])}; absent but recorded: {len(recorded)}"
+            f"{' (current with --allow-missing)' if not self.allow_missing else ''}; "
+            f"absent and never recorded: {len(groups['never'])}"
         )
+        shown = 0
+        for v in groups["stale"]:
+            if shown < limit:
+                out.append(f"  stale {v.stage.outputs[0]}: {v.text()}")
+            shown += 1
+        for v in recorded:
+            if v.stage.name in self.rerun:
+                if shown < limit:
+                    out.append(
+                        f"  re-made {v.stage.outputs[0]}: recorded, but a stage that runs reads "
+                        f"its absent {', '.join(v.absent)}"
+                    )
+                shown += 1
+        for v in groups["never"]:
+            if shown < limit:
+                out.append(f"  never recorded {v.stage.outputs[0]}: {v.text()}")
+            shown += 1
+        if not self.allow_missing and recorded:
+            kinds = Counter(v.stage.kind for v in recorded)
+            out.append(
+                "  absent but recorded: "
+                + ", ".join(f"{kind} {k}" for kind, k in kinds.items())
+                + " (git holds their records; splits and checkpoints are in DVC's cache)"
+            )
+        if shown > limit:
+            out.append(f"  ... and {shown - limit} more (procrustean status --all)")
+        if stale:
+            flag = " --config allow_missing=true" if self.allow_missing else ""
+            dvc = " --allow-missing" if self.allow_missing else ""
+            out.append(
+                f"  bring up to date: snakemake --cores all {self.study}{flag}  (or: dvc repro"
+                f"{dvc} report@{self.study})"
+            )
         return out
 
     def compute_lines(self) -> list[str]:
@@ -92,7 +152,15 @@ def _union_seconds(intervals: list[tuple[dt.datetime, dt.datetime]]) -> float:
     return total
 
 
-def study_status(params: Params, studies: list[str] | None = None) -> list[StudyStatus]:
-    """The content rule over each study (every study in params when none is named)."""
-    fresh = Freshness(params)
-    return [StudyStatus(s, fresh.study(s)) for s in (studies or list(params.studies))]
+def study_status(
+    params: Params, studies: list[str] | None = None, allow_missing: bool = False
+) -> list[StudyStatus]:
+    """The content rule over each study (every study in params when none is named), strict
+    and allowing missing DVC-cached files; ``allow_missing`` picks which one decides."""
+    strict, allowing = Freshness(params), Freshness(params, allow_missing=True)
+    out = []
+    for s in studies or list(params.studies):
+        judged = allowing.study(s)
+        rerun = {v.stage.name for v in judged if v.current and allowing.needed(v.stage.name)}
+        out.append(StudyStatus(s, strict.study(s), judged, allow_missing, rerun))
+    return out

@@ -62,6 +62,8 @@ def _bodies() -> dict[str, str]:
         - {split}{PROV}
         - {summary}:
             cache: false
+        - {summary}{PROV}:
+            cache: false
 """,
         "train": f"""      cmd: >-
         {CLI} train --study ${{item.study}} --dataset ${{item.dataset}}

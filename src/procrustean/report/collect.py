@@ -17,7 +17,7 @@ from procrustean.config import study_runs
 from procrustean.entries import Dataset, Params
 from procrustean.errors import UserError
 from procrustean.fileio import read_json
-from procrustean.paths import history_path, metrics_path, model_path
+from procrustean.paths import history_path, metrics_path
 from procrustean.report.evidence import run_evidence
 
 
@@ -66,10 +66,9 @@ def collect(params: Params, study: str) -> StudyData:
     for run in study_runs(params, study):
         mpath, hpath = metrics_path(study, run), history_path(study, run)
         metrics, history = _read(mpath), _read(hpath)
-        model = model_path(study, run)
-        if not Path(model).is_file():
-            raise UserError(f"{model}: missing; run the study's train stage first")
-        inputs += [mpath, hpath, model]
+        # Committed numbers only: the checkpoint they came from is named, with its sha256, by
+        # the evaluation's provenance record (procrustean audit walks there).
+        inputs += [mpath, hpath]
         groups = history["groups"]
         s = run.setting
         row = {

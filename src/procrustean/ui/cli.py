@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from procrustean.config import MAX_SEED
@@ -209,6 +210,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--study", action="append", help="only this study (repeatable; default: all)")
     s.add_argument("--all", action="store_true", help="list every out-of-date stage")
     s.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="what git records counts as done: a stage whose committed record matches counts "
+        "as current although its DVC-cached files (splits, checkpoints) are absent here",
+    )
+    s.add_argument(
         "--compute",
         action="store_true",
         help="also the compute the provenance records report: job-hours per kind of stage "
@@ -359,10 +366,21 @@ def _split(args: argparse.Namespace) -> None:
     params, ratio = load_params(args.params), parse_ratio(args.ratio)
     check_split_request(params, args.study, args.dataset, args.profile, ratio)
     split = run_split(params, args.study, args.dataset, args.profile, ratio, args.out, args.summary)
+    commit_split_record(args.out, args.summary)
     print(
         f"split {args.dataset} {split['profile']} ratio {split['ratio']}: "
         f"{split['num_train']} images, counts {split['class_counts']} -> {args.out}"
     )
+
+
+def commit_split_record(split: str, summary: str) -> None:
+    """Copy the split's provenance record (DVC caches it beside the split) next to the committed
+    summary, so that git holds it: what lets allow-missing count the split as recorded."""
+    from procrustean.fileio import atomic_path
+    from procrustean.paths import PROV
+
+    with atomic_path(summary + PROV) as tmp:
+        tmp.write_bytes(Path(split + PROV).read_bytes())
 
 
 def _run_config(args: argparse.Namespace) -> None:
@@ -433,7 +451,7 @@ def _status(args: argparse.Namespace) -> int:
     from procrustean.checks.status import study_status
     from procrustean.config import load_params
 
-    results = study_status(load_params(args.params), args.study)
+    results = study_status(load_params(args.params), args.study, args.allow_missing)
     for result in results:
         print("\n".join(result.lines(limit=10**9 if args.all else 8)))
         if args.compute:
