@@ -62,6 +62,7 @@ def _curves(runs: pd.DataFrame, epochs: int = 8) -> pd.DataFrame:
                 "epoch": epoch,
                 "class": c,
                 "group": "major" if c < 2 else "minor",
+                "count": 20 if c < 2 else 2,
                 "train_acc": 1.0 if c < 2 or r.fit_bottom == r.fit_bottom else 0.5,
                 "to_major": None if c < 2 else share,
             }
@@ -356,18 +357,23 @@ def test_a_pending_study_stays_in_holms_family_at_p_one():
 
 
 def test_the_pending_study_adds_its_preregistered_tests():
-    """From params.yaml: confirm_drw would test mfw_drw against drw at step and exp, ratio 100,
-    and with the judged studies' 9 top-1 tests the family holds the pre-registered 11."""
+    """From params.yaml: confirm_mixup and confirm_remix would each test mfw against their
+    method at step ratio 100, and with the judged studies' 9 top-1 tests the family holds the
+    pre-registered 11."""
     from procrustean.config import load_params
 
     loaded = load_params(REPO / "params.yaml")
-    pending = confirmation.pending_tests(loaded, ("confirm_drw",), confirmation.JUDGED)
-    assert pending.claim.tolist() == ["MFW improves top-1 (mfw_drw vs drw)"] * 2
-    assert pending.setting.tolist() == [
-        "fashion_mnist_500-step-r100",
-        "fashion_mnist_500-exp-r100",
+    pending = confirmation.pending_tests(loaded, confirmation.PENDING, confirmation.JUDGED)
+    assert pending.claim.tolist() == [
+        "MFW improves top-1 (mfw vs manifold_mixup)",
+        "MFW improves top-1 (mfw vs remix)",
     ]
+    assert pending.setting.tolist() == ["fashion_mnist_500-step-r100"] * 2
     assert (pending.holm_family == "accuracy").all() and (pending.p == 1.0).all()
-    assert pending.attrs["methods"] == ["drw", "mfw_drw"]
-    assert confirmation.PENDING == ("confirm_drw", "confirm_mixup", "confirm_remix")
+    assert pending.attrs["methods"] == ["manifold_mixup", "remix"]
+    assert confirmation.PENDING == ("confirm_mixup", "confirm_remix")
+    judged = pd.concat(
+        [pd.read_csv(REPO / confirmation.runs_path(s)) for s in confirmation.JUDGED]
+    )
+    assert {"drw", "mfw_drw"} <= set(judged.method)  # confirm_drw is judged, not pending
     assert set(confirmation.JUDGED) | set(confirmation.PENDING) == set(confirmation.STUDIES)

@@ -17,7 +17,7 @@ from procrustean.errors import UserError
 from procrustean.fileio import atomic_group, atomic_path
 from procrustean.paths import CURVES, REPORT_DIR, RUNS, VERDICTS_DIR
 from procrustean.provenance import hash_inputs, now, stable_record, write_provenance
-from procrustean.report import claims, collect, early_errors, headline, stats, tables
+from procrustean.report import claims, collect, early_errors, headline, post_hoc, stats, tables
 from procrustean.report.stats import Interval, t_interval
 
 STUDIES = (
@@ -29,17 +29,18 @@ STUDIES = (
     "confirm_remix",
     "confirm_r10",
 )
-# Studies of the design that have not finished on one machine: their tests stay in Holm's
+# Studies of the design that have not finished: their tests stay in Holm's
 # families, counted as p = 1 (so every adjusted p is at least what the full design can give),
 # and their rows read "pending". Empty it when they finish; dvc.yaml's verdicts stage lists
 # the judged studies' tables.
-PENDING = ("confirm_drw", "confirm_mixup", "confirm_remix")
+PENDING = ("confirm_mixup", "confirm_remix")
 JUDGED = tuple(s for s in STUDIES if s not in PENDING)
 PENDING_VERDICT = "pending: {study} has not finished; Holm's correction counts it as p = 1"
 FORMATS = ("md", "tex", "csv")
 OUTPUTS = (
     *(f"{VERDICTS_DIR}/{name}.{ext}" for name in ("verdicts", "early_errors") for ext in FORMATS),
-    f"{VERDICTS_DIR}/headline.md",  # the README's table
+    f"{VERDICTS_DIR}/post_hoc.md",  # the revised rules beside the verdicts, labelled post hoc
+    f"{VERDICTS_DIR}/headline.md",  # the README's table (last)
 )
 TITLE = (
     "The paper's claims over the confirmation studies: mean [95% t-interval] (pairs), Holm's p "
@@ -346,11 +347,15 @@ def input_tables(studies: tuple[str, ...] = JUDGED) -> list[str]:
     return [path(s) for path in (runs_path, curves_path) for s in studies]
 
 
+CURVE_COLUMNS = ("count", "to_major")  # what the verdicts read beyond the first reports' columns
+
+
 def _curves(study: str) -> pd.DataFrame:
     curves = pd.read_csv(curves_path(study))
-    if "to_major" not in curves:
+    missing = [c for c in CURVE_COLUMNS if c not in curves]
+    if missing:
         raise UserError(
-            f"{curves_path(study)}: made by an older report (no to_major column); "
+            f"{curves_path(study)}: made by an older report (no {', '.join(missing)} column); "
             f"re-make it: procrustean report --study {study}"
         )
     return curves
@@ -381,12 +386,17 @@ def write_verdicts(
             f"run their reports first, e.g. snakemake --cores all {study}"
         )
     runs = combined_runs({s: pd.read_csv(runs_path(s)) for s in studies})
-    curves = pd.concat([_curves(s) for s in studies], ignore_index=True)
+    by_study = {s: _curves(s) for s in studies}
+    curves = pd.concat(by_study.values(), ignore_index=True)
+    recipes = {s: params.study_recipe(s) for s in studies}
+    last_decay = {s: max(e for e, _ in r.lr_decays) for s, r in recipes.items()}
+    diagnostic = {s: r.diagnostic_per_class for s, r in recipes.items()}
     wide, long = verdicts(runs, curves, pending_tests(params, pending, studies))
     check_complete(long, (*studies, *pending))
     texts = (
         *_rendered(wide, long, TITLE),
         *_rendered(*early_errors.early_errors_table(curves), early_errors.TITLE),
+        post_hoc.post_hoc_markdown(runs, by_study, last_decay, diagnostic),
         headline.headline_markdown(long, plateau_by_method(runs)),
     )
     resolved = {
