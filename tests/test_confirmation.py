@@ -372,8 +372,6 @@ def test_the_pending_study_adds_its_preregistered_tests():
     assert (pending.holm_family == "accuracy").all() and (pending.p == 1.0).all()
     assert pending.attrs["methods"] == ["manifold_mixup", "remix"]
     assert confirmation.PENDING == ("confirm_mixup", "confirm_remix")
-    judged = pd.concat(
-        [pd.read_csv(REPO / confirmation.runs_path(s)) for s in confirmation.JUDGED]
-    )
+    judged = pd.concat([pd.read_csv(REPO / confirmation.runs_path(s)) for s in confirmation.JUDGED])
     assert {"drw", "mfw_drw"} <= set(judged.method)  # confirm_drw is judged, not pending
     assert set(confirmation.JUDGED) | set(confirmation.PENDING) == set(confirmation.STUDIES)
