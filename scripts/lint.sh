@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Lint everything, fail on the first finding: ruff (check + format), snakefmt, snakemake --lint.
+# Lint everything, fail on the first finding: ruff (check + format), snakefmt, dvc.yaml generated
+# from params.yaml and the code (procrustean dvc-yaml --check), snakemake --lint.
 # One deliberate exception: snakemake's "Specify a conda environment or container for each rule".
 # The software of every rule is the pinned venv (scripts/setup.sh, requirements.txt); a conda
 # environment could not be built or tested where this project is developed (no conda channel),
@@ -10,6 +11,7 @@ BIN=${PROCRUSTEAN_VENV:-.venv}/bin
 "$BIN/ruff" check src tests benchmarks
 "$BIN/ruff" format --check src tests benchmarks
 "$BIN/snakefmt" --check Snakefile workflow/
+"$BIN/procrustean" dvc-yaml --check  # dvc.yaml is generated whole: one line naming the command if stale
 "$BIN/snakemake" --lint > .lint.out 2>&1 || true
 "$BIN/python" - .lint.out <<'PY'
 import re, sys

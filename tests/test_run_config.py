@@ -177,15 +177,16 @@ def test_every_study_has_its_stage_groups_in_dvc_yaml():
     assert stages["run-config"]["foreach"] == stages["report"]["foreach"] == "${studies}"
 
 
-def test_dvc_yaml_groups_are_generated_from_the_studies(tmp_path, params):
-    """The committed dvc.yaml is what the generator writes; a study added in params.yaml alone
-    is refused by run-config with the command that regenerates the groups, which then exist."""
+def test_dvc_yaml_is_generated_whole_from_the_studies_and_the_code(tmp_path, params):
+    """The committed dvc.yaml is what the generator writes; a study added in params.yaml alone,
+    a hand edit, or a verdicts input the generator would not write is refused with the command
+    that regenerates the file, which then holds the new study's groups."""
     from procrustean.engines import dvc_yaml
     from procrustean.errors import UserError
 
     committed = yaml.safe_load((REPO / "params.yaml").read_text())
     text = (REPO / "dvc.yaml").read_text()
-    assert dvc_yaml.render(resolved(committed), text) == text
+    assert dvc_yaml.render(resolved(committed)) == text
     target = tmp_path / "dvc.yaml"
     target.write_text(text)
     grown = copy.deepcopy(committed)
@@ -200,9 +201,23 @@ def test_dvc_yaml_groups_are_generated_from_the_studies(tmp_path, params):
     stages = yaml.safe_load(target.read_text())["stages"]
     assert stages["train-fresh"]["matrix"]["seed"] == "${studies.fresh.seeds}"
     assert stages["train-fresh"]["cmd"] == stages["train-smoke"]["cmd"]  # the shared body
-    target.write_text(text.replace(dvc_yaml.END, ""))
-    with pytest.raises(UserError, match="marker lines are missing"):
+    dropped = text.replace("      - results/confirm_drw/tables/runs.csv\n", "")
+    assert dropped != text
+    target.write_text(dropped)
+    with pytest.raises(UserError, match="'procrustean dvc-yaml'"):
         dvc_yaml.check(resolved(committed), str(target))
+
+
+def test_the_verdicts_stage_reads_the_judged_studies_and_its_own_code():
+    """dvc.yaml's verdicts deps are the judged studies' tables, then every file of the verdicts'
+    stage code (what its provenance record hashes), so DVC and the content rule agree."""
+    from procrustean.report import confirmation
+
+    verdicts = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]["verdicts"]
+    tables = confirmation.input_tables()
+    assert verdicts["deps"] == [*tables, *sorted(stage_code_hashes("verdicts"))]
+    assert "results/confirm_drw/tables/runs.csv" in tables  # finished, so judged
+    assert not any("confirm_mixup" in t for t in tables)  # pending
 
 
 @pytest.mark.skipif(not (REPO / ".git").exists(), reason="DVC runs only inside a git checkout")

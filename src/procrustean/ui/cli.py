@@ -108,11 +108,12 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser(
         "dvc-yaml",
-        help="regenerate dvc.yaml's per-study stage groups from params.yaml's studies",
+        help="regenerate dvc.yaml from params.yaml's studies and the code",
         description="DVC cannot iterate over studies, so dvc.yaml holds one split, train and "
-        "evaluate group per study between two marker lines. This rewrites them from params.yaml "
-        "(run it after adding or removing a study); --check only says whether they match "
-        "(one line and exit 2 if not).",
+        "evaluate group per study; run-config's deps are the stage code and the verdicts' inputs "
+        "the judged studies' tables. This writes the whole file (run it after adding or removing "
+        "a study or a stage's source file); --check only says whether it is current (one line "
+        "and exit 2 if not; CI runs it).",
     )
     s.add_argument("--check", action="store_true", help="check only; change nothing")
     s.set_defaults(func=_dvc_yaml)
@@ -407,9 +408,7 @@ def _dvc_yaml(args: argparse.Namespace) -> None:
     params = load_params(args.params)
     if args.check:
         dvc_yaml.check(params)
-        print(
-            f"{dvc_yaml.DVC_YAML}: stage groups match params.yaml ({len(params.studies)} studies)"
-        )
+        print(f"{dvc_yaml.DVC_YAML}: current ({len(params.studies)} studies)")
         return
     changed = dvc_yaml.write(params)
     state = "rewritten" if changed else "already current"
