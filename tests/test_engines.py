@@ -36,6 +36,18 @@ def test_every_job_left_a_log_and_training_a_benchmark(snakemade):
     assert len(list((snakemade / "logs/smoke/benchmark").rglob("*.tsv"))) == 4
 
 
+def test_an_evaluation_runs_as_soon_as_its_checkpoint_exists(snakemade):
+    """Evaluate outranks train (its rule's priority), so a session that ends mid-study leaves
+    evaluated runs, whose metrics git keeps, not only checkpoints that go with the machine:
+    in Snakemake's own log an evaluation starts before the last training run does."""
+    logs = sorted((snakemade / ".snakemake/log").glob("*.snakemake.log"))
+    text = next(t for t in (p.read_text() for p in logs) if "rule train:" in t)
+    order = re.findall(r"^(?:local)?rule (train|evaluate):$", text, re.M)
+    assert order.count("train") == order.count("evaluate") == 4, order
+    last_train = len(order) - 1 - order[::-1].index("train")
+    assert order.index("evaluate") < last_train, order
+
+
 def _edit_code_and_check_status(repo: Path, engine: str) -> None:
     """A stage-code edit makes the stages that run that code, and those that read their outputs,
     out of date, in `procrustean status` and in both engines; the audit names the file."""

@@ -9,6 +9,9 @@ rule evaluate:
     log:
         f"logs/{{study}}/evaluate/{SETTING}/{{method}}/seed{{seed}}.log",
     threads: 1
+    # As soon as its checkpoint exists: a session that ends mid-study leaves evaluated runs,
+    # whose metrics git keeps, rather than checkpoints that go with the machine.
+    priority: 10
     resources:
         mem_mb=2000,
         runtime=10,
