@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.workflow_helpers import fresh_clone, run, smoke_dvc_targets, snakemake_jobs
+from tests.workflow_helpers import (
+    fresh_clone,
+    run,
+    smoke_dvc_targets,
+    snakemake_jobs,
+    status_reasons,
+)
 
 pytestmark = pytest.mark.slow
 NOTHING = "Nothing to be done"
@@ -62,7 +68,7 @@ def _edit_code_and_check_status(repo: Path, engine: str) -> None:
         # mixing.py is training code (not split, evaluate or report code): the 4 training
         # runs changed, their evaluations and the report read what they made
         assert "status smoke: 9 of 11 stages out of date (5 input, 4 code)" in status.stdout
-        reasons = dict(re.findall(r"^  (\S+): (.*)$", status.stdout, re.M))
+        reasons = status_reasons(status.stdout)
         for setting in ("synthetic-step-r10", "synthetic-exp-r10"):
             for method in ("ce", "mfw"):
                 one = f"{setting}/{method}/seed0"

@@ -14,7 +14,13 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
-from tests.workflow_helpers import fresh_clone, run, smoke_dvc_targets, snakemake_jobs
+from tests.workflow_helpers import (
+    fresh_clone,
+    run,
+    smoke_dvc_targets,
+    snakemake_jobs,
+    status_reasons,
+)
 
 pytestmark = pytest.mark.slow
 NOTHING = "Nothing to be done"
@@ -185,7 +191,7 @@ def ask_procrustean(repo: Path, arrival: str) -> str:
                 f"results/smoke/history/synthetic-{profile}-r10/mfw/seed0.json: params changed: "
                 f"method.mfw.mixing.p_max (0.3 -> {P_MAX})"
             ) in proc.stdout, proc.stdout
-        named = set(re.findall(r"^  (\S+): ", proc.stdout, re.M))
+        named = set(status_reasons(proc.stdout))
         assert named == {
             *(f"results/smoke/{kind}/synthetic-{profile}-r10/mfw/seed0.json"
               for kind in ("history", "metrics") for profile in ("step", "exp")),

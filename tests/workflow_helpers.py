@@ -73,3 +73,11 @@ def snakemake_jobs(dry_run_output: str) -> dict[str, int]:
 
 def smoke_dvc_targets() -> list[str]:
     return ["run-config@smoke", "split-smoke", "train-smoke", "evaluate-smoke", "report@smoke"]
+
+
+STATUS_LINE = re.compile(r"^  (?:stale|absent|re-made|never recorded) (\S+): (.*)$", re.M)
+
+
+def status_reasons(stdout: str) -> dict[str, str]:
+    """``procrustean status``'s per-stage lines: the stage's first output -> why."""
+    return dict(STATUS_LINE.findall(stdout))

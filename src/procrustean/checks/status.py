@@ -16,6 +16,7 @@ import datetime as dt
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from procrustean.checks.freshness import CATEGORIES, Freshness, Verdict
 from procrustean.entries import Params
@@ -77,7 +78,11 @@ class StudyStatus:
                 out.append(f"  stale {v.stage.outputs[0]}: {v.text()}")
             shown += 1
         for v in recorded:
-            if v.stage.name in self.rerun:
+            if not self.allow_missing:
+                if shown < limit:
+                    out.append(f"  absent {v.stage.outputs[0]}: {_absent_text(v)}")
+                shown += 1
+            elif v.stage.name in self.rerun:
                 if shown < limit:
                     out.append(
                         f"  re-made {v.stage.outputs[0]}: recorded, but a stage that runs reads "
@@ -164,3 +169,14 @@ def study_status(
         rerun = {v.stage.name for v in judged if v.current and allowing.needed(v.stage.name)}
         out.append(StudyStatus(s, strict.study(s), judged, allow_missing, rerun))
     return out
+
+
+def _absent_text(v: Verdict) -> str:
+    """Why a recorded stage is out of date in the strict mode: its own absent outputs, or the
+    absent files it reads."""
+    if v.absent:
+        return f"{', '.join(v.absent)} absent here (git holds its record)"
+    missing = [p for p in v.stage.inputs if not Path(p).exists()]
+    if not missing:
+        return "reads what out-of-date stages make (git holds its record)"
+    return f"reads absent {', '.join(missing)} (git holds its record)"
