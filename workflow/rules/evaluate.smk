@@ -8,10 +8,10 @@ rule evaluate:
         prov=pattern(METRICS, PROV),
     log:
         f"logs/{{study}}/evaluate/{SETTING}/{{method}}/seed{{seed}}.log",
-    threads: 1
     # As soon as its checkpoint exists: a session that ends mid-study leaves evaluated runs,
     # whose metrics git keeps, rather than checkpoints that go with the machine.
     priority: 10
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
