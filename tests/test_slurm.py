@@ -77,7 +77,15 @@ def test_smoke_study_on_slurm_matches_local_run(cluster, tmp_path):
     )
     wall = time.monotonic() - started
     # this run's records (the clone also holds the other studies' committed ones)
-    records = [json.loads(p.read_text()) for p in (slurm / "results/smoke").rglob("*.prov.json")]
+    copies = sorted((slurm / "results/smoke/splits").glob("*.prov.json"))
+    for copy in copies:  # each split's record, copied beside its committed summary
+        assert copy.read_bytes() == (slurm / "data/splits/smoke" / copy.name).read_bytes()
+    assert len(copies) == 2
+    records = [
+        json.loads(p.read_text())
+        for p in (slurm / "results/smoke").rglob("*.prov.json")
+        if p not in copies
+    ]
     records += [json.loads(p.read_text()) for p in (slurm / "data").rglob("*.prov.json")]
     stages = {r["stage"] for r in records}
     assert stages == {"split", "train", "evaluate", "report"}
