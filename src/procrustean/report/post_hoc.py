@@ -228,7 +228,7 @@ def post_hoc_markdown(
             "imbalanced": group.imbalanced.mean(),
             "balanced": group.balanced.mean(),
             "imbalanced - balanced": t_interval(group["diff"]).text(digits=3, signed=True),
-            "wins": f"{int((group['diff'] > 0).sum())}/{len(group)}",
+            "wins": f"{stats.wins(group['diff'])}/{len(group)}",
         }
         for family, group in (to_major.groupby("family") if not to_major.empty else [])
     ]
