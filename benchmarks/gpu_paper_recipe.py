@@ -93,9 +93,9 @@ def engine_rate(
         device=device,
         threads=None if device == "cuda" else 1,
     )
-    progress = Progress(sys.stderr, bar=False)
-    Trainer(job, progress).run()
-    return statistics.median(progress.epoch_rates[1:] or progress.epoch_rates)
+    trainer = Trainer(job, [Progress(sys.stderr, bar=False)])
+    trainer.run()
+    return statistics.median(trainer.clock.rates[1:] or trainer.clock.rates)
 
 
 def _sync(device: str) -> None:

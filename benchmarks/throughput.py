@@ -86,7 +86,7 @@ class EngineBench:
                 device="cpu",
                 threads=self.threads,
             )
-            self.trainers[method] = Trainer(job, Progress(sys.stderr, bar=False))
+            self.trainers[method] = Trainer(job, [Progress(sys.stderr, bar=False)])
         return self.trainers[method]
 
     def epoch(self, method: str, sync_every: int | None = None) -> dict:

@@ -62,7 +62,9 @@ def test_every_key_is_described_and_every_optional_key_has_a_default(kind):
     if kind in ("loss", "weighting", "mixing"):
         return  # their optional keys depend on the name: checked below, per name
     defaulted = {k for k, v in props.items() if "default" in v} | _branch_defaults(node)
-    missing = set(props) - required - defaulted
+    # a key whose absence is a setting of its own says what absence means instead
+    absent_means = {k for k, v in props.items() if v.get("x-absent-means")}
+    missing = set(props) - required - defaulted - absent_means
     assert not missing, missing
 
 

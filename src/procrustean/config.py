@@ -26,11 +26,13 @@ from procrustean.entries import (
     Weighting,
 )
 from procrustean.errors import UserError
+from procrustean.params_rules import MAX_SEED, check_cross_field
+
+__all__ = ["MAX_SEED", "load_params", "validate_params"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "params.schema.yaml"
 DEFAULT_PARAMS = Path("params.yaml")
-MAX_SEED = 2**31 - 1  # NumPy's legacy generator (ldam selection) takes seeds below 2**32
 
 
 @cache
@@ -122,7 +124,6 @@ def validate_params(params: Any, source: str = "params.yaml") -> dict:
             )
     filled = copy.deepcopy(params)
     _fill(filled, _schema())
-    from procrustean.ui.validation import check_cross_field  # refusals only, never outputs
 
     check_cross_field(filled, source)
     return filled

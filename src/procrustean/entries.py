@@ -67,6 +67,7 @@ class Dataset(Entry):
     root: str | None = None
     crop_padding: int = 0
     flip: bool = False
+    class_order: tuple[int, ...] | None = None  # largest class first; None: label order
     selection: str = ""
     image_size: int | None = None  # synthetic only
     channels: int | None = None  # synthetic only

@@ -15,7 +15,7 @@ from procrustean.entries import Params
 from procrustean.errors import UserError
 from procrustean.fileio import atomic_group, sha256_file, write_json
 from procrustean.models import build_model
-from procrustean.provenance import now, stable_record, write_provenance
+from procrustean.provenance import now, pin_code, stable_record, write_provenance
 from procrustean.runtime import configure, describe, select_device
 from procrustean.stage_params import evaluate_params
 
@@ -47,6 +47,7 @@ def evaluate(
     threads: int | None = None,
 ) -> dict:
     """Evaluate a checkpoint on the dataset's test set and write the metrics JSON."""
+    pin_code("evaluate")
     dataset_cfg = params.dataset(dataset)
     started = now()
     dev = select_device(device)
@@ -82,7 +83,9 @@ def metrics_from_predictions(pred: torch.Tensor, labels: torch.Tensor, split: di
     confusion = torch.zeros(c, c, dtype=torch.int64)
     confusion.index_put_((labels, pred), torch.ones_like(labels), accumulate=True)
     per_class = (confusion.diag().double() / confusion.sum(1).clamp_min(1)).mul(100).tolist()
-    groups = class_groups(counts, split["profile"], split["minor_fraction"])
+    groups = class_groups(
+        counts, split["profile"], split["minor_fraction"], split.get("class_order")
+    )
     return {
         "dataset": split["dataset"],
         "profile": split["profile"],

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from procrustean.config import Run, Setting, study_runs, study_settings
-from procrustean.entries import Params
+from procrustean.config import Run, Setting
 
 SPLIT = "data/splits/{study}/{setting}.json"
 SPLIT_SUMMARY = "results/{study}/splits/{setting}.json"
@@ -89,17 +88,3 @@ def report_outputs(study: str) -> list[str]:
         *plots,
         f"{base}/{SUMMARY}",
     ]
-
-
-def study_outputs(params: Params, study: str) -> list[str]:
-    """Every file a study's stages write (provenance records included), in grid order."""
-    out: list[str] = []
-    for s in study_settings(params, study):
-        split = split_path(study, s)
-        out += [split, split + PROV, split_summary_path(study, s)]
-    for r in study_runs(params, study):
-        hist = history_path(study, r)
-        metrics = metrics_path(study, r)
-        out += [hist, hist + PROV, model_path(study, r), metrics, metrics + PROV]
-    report = report_outputs(study)
-    return [*out, *report, report[0] + PROV]

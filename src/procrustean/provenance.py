@@ -145,6 +145,12 @@ def stage_code_hashes(stage: str) -> dict[str, str]:
     return {_code_key(p): _hash_cached(p) for p in stage_code_files(stage)}
 
 
+def pin_code(stage: str) -> None:
+    """Hash the stage's code now, at its start: its record then names the code this process
+    loaded, even when the source files change while it runs (the hashes are kept)."""
+    stage_code_hashes(stage)
+
+
 @cache
 def _hash_cached(path: Path) -> str:
     return sha256_file(path)

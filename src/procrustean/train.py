@@ -8,7 +8,7 @@ epoch's end.
 from __future__ import annotations
 
 import math
-import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,11 +35,16 @@ from procrustean.methods import build_method
 from procrustean.methods.losses import mixed_unweighted_sum, mixed_weighted_loss
 from procrustean.methods.schedules import epoch_order
 from procrustean.models import build_model
-from procrustean.provenance import content_identity, now, stable_record, write_provenance
+from procrustean.observers import EpochClock, Observers, TrainingObserver
+from procrustean.provenance import (
+    content_identity,
+    now,
+    pin_code,
+    stable_record,
+    write_provenance,
+)
 from procrustean.runtime import configure, describe, select_device
 from procrustean.stage_params import run_params
-from procrustean.ui.progress import Progress
-from procrustean.ui.scalars import ScalarLog
 
 CHECKPOINT_FORMAT = 1
 SYNC_EVERY = 50  # steps between reads of the device's losses (finiteness check, progress)
@@ -59,7 +64,6 @@ class TrainJob:
     history: str
     device: str = "auto"
     threads: int | None = None
-    tensorboard_dir: str | None = None  # where event files go when the recipe's switch is on
     resolved: dict = field(init=False)
 
     def __post_init__(self) -> None:
@@ -93,8 +97,9 @@ def _check_sizes(job: TrainJob, n: int) -> None:
 class Trainer:
     """One run's state: model, optimiser, method, generators and history."""
 
-    def __init__(self, job: TrainJob, progress: Progress | None = None) -> None:
+    def __init__(self, job: TrainJob, observers: Sequence[TrainingObserver] = ()) -> None:
         self.job, self.recipe = job, job.recipe
+        pin_code("train")
         self.device = select_device(job.device)
         configure(
             self.device,
@@ -115,8 +120,9 @@ class Trainer:
         self.counts = self.split["class_counts"]
         self.num_classes = len(self.counts)
         profile, fraction = self.split["profile"], self.split["minor_fraction"]
-        self.groups = class_groups(self.counts, profile, fraction)
-        self.major = major_classes(self.counts, profile, fraction)
+        order = self.split.get("class_order")  # absent: label order
+        self.groups = class_groups(self.counts, profile, fraction, order)
+        self.major = major_classes(self.counts, profile, fraction, order)
         self.images = images.to(self.device)
         self.labels_cpu = labels
         self.labels = labels.to(self.device)
@@ -161,7 +167,9 @@ class Trainer:
         self.history: list[dict] = []
         self.epoch = 0
         self.stable = stable_record(job.resolved, {job.split_path: self.split_sha}, seed=job.seed)
-        self.progress = progress or Progress(sys.stderr)
+        self.progress = Observers(observers)
+        self.clock = EpochClock()
+        self.epoch_speed = (0.0, 0.0)  # the last epoch's images per second and seconds
 
     # -- checkpoints -------------------------------------------------------------------------
 
@@ -250,6 +258,8 @@ class Trainer:
         steps = math.ceil(len(order) / batch)
         self.model.train()
         self.progress.start_epoch(e, self.recipe.epochs, steps)
+        self.clock.start()
+        images = 0
         for step, start in enumerate(range(0, len(order), batch)):
             n = min(batch, len(order) - start)
             if n < 2:  # batch norm needs two samples
@@ -279,10 +289,12 @@ class Trainer:
             if plan.weakened is not None:
                 weakened.index_add_(0, y, plan.weakened.to(seen.dtype))
             losses.add(step, loss.detach())
+            images += n
             self.progress.step(n)
         loss_sum = losses.drain()
         clean = self.clean_pass()
         heldout = self.heldout_pass()
+        self.epoch_speed = self.clock.stop(images)  # with the diagnostics, as the ETA needs
         self.method.mixing.end_epoch(clean.acc)
         self.epoch += 1
         return {
@@ -325,23 +337,21 @@ class Trainer:
         started = now()
         self.try_resume()
         epochs = self.recipe.epochs
-        scalars = ScalarLog(self.job.tensorboard_dir if self.recipe.tensorboard else None)
         try:
             while self.epoch < epochs:
                 entry = self.train_epoch()
                 self.history.append(entry)
                 self.save_resume()
-                self.progress.end_epoch(entry, self.groups)
-                scalars.epoch(entry, self.groups, self.progress.epoch_rates[-1])
+                self.progress.end_epoch(entry, self.groups, *self.epoch_speed)
         finally:
-            scalars.close()
+            self.progress.close()
         with atomic_group():
             write_json(self.job.history, self.history_record())
             save_torch(self.job.checkpoint, self.final_checkpoint())
             write_provenance(
                 "train",
                 [self.job.history, self.job.checkpoint],
-                {**self.stable, "timing": self.progress.summary()},
+                {**self.stable, "timing": self.clock.summary()},
                 started,
                 self.job.params_file,
                 describe(self.device),
@@ -419,8 +429,8 @@ class _LossLog:
         return self.total
 
 
-def train(job: TrainJob, progress: Progress | None = None) -> Trainer:
-    """Run one training job end to end."""
-    trainer = Trainer(job, progress)
+def train(job: TrainJob, observers: Sequence[TrainingObserver] = ()) -> Trainer:
+    """Run one training job end to end, telling ``observers`` how it goes."""
+    trainer = Trainer(job, observers)
     trainer.run()
     return trainer

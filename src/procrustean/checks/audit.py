@@ -13,9 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from procrustean.checks.code_lineage import LINEAGE_FILE, load_lineage
 from procrustean.errors import UserError
 from procrustean.fileio import read_json, sha256_file
-from procrustean.provenance import PROV_SUFFIX, current_code_hash
+from procrustean.provenance import PROV_SUFFIX, STAGE_ENTRY, current_code_hash, stage_code_hashes
 
 SEARCH_ROOTS = ("results", "data", "runs")
 OK, ABSENT, DIFFERS = "ok", "absent here", "DIFFERS"
@@ -31,6 +32,7 @@ class AuditReport:
     status: dict[str, str] = field(default_factory=dict)  # path -> OK | ABSENT | DIFFERS
     recorded_by: dict[str, str] = field(default_factory=dict)
     code_changes: dict[str, set[str]] = field(default_factory=dict)  # code file -> records
+    accepted: dict[str, set[str]] = field(default_factory=dict)  # lineage entry ids -> records
 
     @property
     def files(self) -> int:
@@ -97,6 +99,7 @@ def audit(target: str, roots: Iterable[str] = SEARCH_ROOTS) -> AuditReport:
         )
     report = AuditReport()
     remote: list[bool] = []
+    lineage = load_lineage()
 
     def check(path: str, expected: str, recorded_by: str, depth: int) -> None:
         first = path not in report.status
@@ -122,9 +125,14 @@ def audit(target: str, roots: Iterable[str] = SEARCH_ROOTS) -> AuditReport:
         if path not in producers:
             return
         rec_path, record = producers[path]
-        for code_file, digest in record.get("code_files", {}).items():
-            if current_code_hash(code_file) != digest:
-                report.code_changes.setdefault(code_file, set()).add(rec_path)
+        code, kind = record.get("code_files", {}), record.get("stage")
+        via = lineage.accepted(kind, code, stage_code_hashes(kind)) if kind in STAGE_ENTRY else None
+        if via:
+            report.accepted.setdefault(via, set()).add(rec_path)
+        elif via is None:
+            for code_file, digest in code.items():
+                if current_code_hash(code_file) != digest:
+                    report.code_changes.setdefault(code_file, set()).add(rec_path)
         for inp, expected in sorted(record.get("inputs", {}).items()):
             check(inp, expected, rec_path, depth)
 
@@ -137,6 +145,11 @@ def summary_lines(report: AuditReport) -> list[str]:
     """What the audit found, in a few lines, the verdict last."""
     ok, absent, differs = (len(report.paths(s)) for s in (OK, ABSENT, DIFFERS))
     lines = []
+    for via, records in sorted(report.accepted.items()):
+        lines.append(
+            f"code: {len(records)} record(s) on this chain were made by code that {LINEAGE_FILE} "
+            f"accepts as equivalent to this tree's (accepted {via})"
+        )
     if report.code_changes:
         files = ", ".join(sorted(report.code_changes))
         lines.append(

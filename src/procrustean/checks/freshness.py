@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from procrustean.checks.code_lineage import Lineage, load_lineage
 from procrustean.config import study_runs, study_settings
 from procrustean.entries import Params
 from procrustean.fileio import sha256_file, sha256_json
@@ -108,6 +109,7 @@ class Verdict:
     reasons: list[tuple[str, str]] = field(default_factory=list)  # (category, detail)
     absent: list[str] = field(default_factory=list)  # recorded outputs absent here (allowed)
     recorded: bool = True  # a readable provenance record exists (or its committed copy)
+    via: str = ""  # the accepted code changes (results/code_lineage.json) it is current through
 
     @property
     def current(self) -> bool:
@@ -181,8 +183,12 @@ def study_stages(params: Params, study: str) -> dict[str, Stage]:
 
 
 def stage_key(stage: Stage) -> dict[str, Any]:
-    """What DVC tracks for a stage beside its files: the params it records and its code."""
-    return {"params": stage.params, "code": stage_code_hashes(stage.kind)}
+    """What DVC tracks for a stage beside its files: the params it records and its code (the
+    root of its accepted lineage, so an accepted change of code leaves the key file as it was)."""
+    return {
+        "params": stage.params,
+        "code": load_lineage().root(stage.kind, stage_code_hashes(stage.kind)),
+    }
 
 
 def _differences(recorded: Any, expected: Any, where: str = "") -> list[str]:
@@ -207,9 +213,12 @@ class Freshness:
     """The content rule over one params set, with file hashes and verdicts memoised (one
     instance per question: files are assumed not to change while it is asked)."""
 
-    def __init__(self, params: Params, allow_missing: bool = False) -> None:
+    def __init__(
+        self, params: Params, allow_missing: bool = False, lineage: Lineage | None = None
+    ) -> None:
         self.params = params
         self.allow_missing = allow_missing
+        self.lineage = lineage if lineage is not None else load_lineage()
         self._stages: dict[str, Stage] = {}
         self._producer: dict[str, str] = {}
         self._studies: set[str] = set()
@@ -284,6 +293,10 @@ class Freshness:
                 continue
         return None, stage.record
 
+    def record_of(self, stage: Stage) -> dict | None:
+        """The stage's provenance record as this mode reads it (None: none readable)."""
+        return self._record(stage)[0]
+
     def _judge(self, stage: Stage) -> Verdict:
         verdict = Verdict(stage)
         say = verdict.reasons.append
@@ -314,7 +327,10 @@ class Freshness:
         self._judge_inputs(stage, record.get("inputs", {}), say)
         recorded_code = record.get("code_files") or {}
         current_code = stage_code_hashes(stage.kind)
-        if recorded_code != current_code:
+        via = self.lineage.accepted(stage.kind, recorded_code, current_code)
+        if via:
+            verdict.via = via
+        elif via is None:
             changed = sorted(
                 k
                 for k in set(recorded_code) | set(current_code)

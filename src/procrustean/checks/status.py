@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from procrustean.checks.code_lineage import LINEAGE_FILE
 from procrustean.checks.freshness import CATEGORIES, Freshness, Verdict
 from procrustean.entries import Params
 from procrustean.fileio import read_json
@@ -66,6 +67,12 @@ class StudyStatus:
             why = ", ".join(f"{k} {c}" for c, k in counts.items() if k)
             why = why or "absent files a stage that runs needs"
             out = [f"status {self.study}: {len(stale)} of {n} stages out of date{mode} ({why})"]
+        via = Counter(v.via for v in self.allowing if v.via)
+        for ids, k in sorted(via.items()):
+            out.append(
+                f"  {k} stage{'' if k == 1 else 's'} current through accepted code changes "
+                f"({LINEAGE_FILE}: {ids})"
+            )
         recorded = groups["recorded"]
         out.append(
             f"  stale: {len(groups['stale'])}; absent but recorded: {len(recorded)}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -13,7 +13,7 @@ PROFILES = ("exp", "step", "balanced")
 
 
 def num_minor_classes(num_classes: int, minor_fraction: float) -> int:
-    """How many classes (the last ones) a step profile makes minor."""
+    """How many classes (the last ranks) a step profile makes minor."""
     return int(round(num_classes * minor_fraction))
 
 
@@ -23,13 +23,16 @@ def class_counts(
     profile: str,
     ratio: float,
     minor_fraction: float = 0.5,
+    order: Sequence[int] | None = None,
 ) -> list[int]:
-    """Training images kept per class.
+    """Training images kept per class (indexed by label).
 
-    ``exp``: class i keeps ``int(n_max * (1/ratio) ** (i / (C - 1)))``.
-    ``step``: the last ``minor_fraction`` of the classes keep ``int(n_max / ratio)``, the rest n_max.
-    ``balanced``: every class keeps ``int(n_max / ratio)``, the step profile's minor count (a
-    control: with the ``seeded`` selection its classes hold exactly the step split's minor images).
+    The profile gives counts by rank, largest first: ``exp``: rank i keeps
+    ``int(n_max * (1/ratio) ** (i / (C - 1)))``; ``step``: the last ``minor_fraction`` of the
+    ranks keep ``int(n_max / ratio)``, the rest n_max; ``balanced``: every class keeps
+    ``int(n_max / ratio)``, the step profile's minor count (a control: with the ``seeded``
+    selection its classes hold exactly the step split's minor images). Rank i is class
+    ``order[i]`` (label order when ``order`` is None).
     """
     if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not ratio >= 1:
         raise UserError(f"imbalance ratio must be a number >= 1 (n_max / n_min), got {ratio!r}")
@@ -37,6 +40,20 @@ def class_counts(
         raise UserError(f"minor_fraction must lie in (0, 1), got {minor_fraction!r}")
     if num_classes < 2:
         raise UserError(f"an imbalanced split needs at least 2 classes, got {num_classes}")
+    ranked = _ranked_counts(num_classes, max_per_class, profile, ratio, minor_fraction)
+    if order is None:
+        return ranked
+    if sorted(order) != list(range(num_classes)):
+        raise UserError(f"class_order {list(order)} is not an order of 0..{num_classes - 1}")
+    counts = [0] * num_classes
+    for rank, c in enumerate(order):
+        counts[c] = ranked[rank]
+    return counts
+
+
+def _ranked_counts(
+    num_classes: int, max_per_class: int, profile: str, ratio: float, minor_fraction: float
+) -> list[int]:
     if profile == "exp":
         return [
             int(max_per_class * (1 / ratio) ** (i / (num_classes - 1))) for i in range(num_classes)
@@ -104,13 +121,17 @@ MANY_ABOVE, FEW_BELOW = 100, 20
 
 
 def class_groups(
-    counts: list[int], profile: str, minor_fraction: float = 0.5
+    counts: list[int],
+    profile: str,
+    minor_fraction: float = 0.5,
+    order: Sequence[int] | None = None,
 ) -> dict[str, list[int]]:
     """Class groups for reporting, never empty (given at least 3 classes for exp).
 
     step: ``major`` (the largest classes) and ``minor`` (the rest).
-    balanced: ``major`` and ``minor`` by position, the classes the step profile with the same
-    ``minor_fraction`` makes major and minor (every class has the same count here).
+    balanced: ``major`` and ``minor`` by rank (``order``, else label order), the classes the
+    step profile with the same ``minor_fraction`` and order makes major and minor (every class
+    has the same count here).
     exp: ``many`` (> 100 training images), ``medium`` (20-100) and ``few`` (< 20) when each of
     the three holds a class (the field's rule, e.g. CIFAR-100-LT); otherwise terciles of the
     classes by training count, largest first (few-class data such as CIFAR-10-LT).
@@ -123,7 +144,8 @@ def class_groups(
         }
     if profile == "balanced":
         major = len(counts) - num_minor_classes(len(counts), minor_fraction)
-        return {"major": list(range(major)), "minor": list(range(major, len(counts)))}
+        ranked = list(order) if order is not None else list(range(len(counts)))
+        return {"major": sorted(ranked[:major]), "minor": sorted(ranked[major:])}
     absolute = _absolute_groups(counts)
     if all(absolute.values()):
         return absolute
@@ -136,11 +158,16 @@ def class_groups(
     }
 
 
-def major_classes(counts: list[int], profile: str, minor_fraction: float = 0.5) -> list[int]:
+def major_classes(
+    counts: list[int],
+    profile: str,
+    minor_fraction: float = 0.5,
+    order: Sequence[int] | None = None,
+) -> list[int]:
     """The classes that count as "major" where minor images' predictions are tallied: step and
     balanced: the ``major`` group; exp: the larger half by training count (ties by index)."""
     if profile in ("step", "balanced"):
-        return class_groups(counts, profile, minor_fraction)["major"]
+        return class_groups(counts, profile, minor_fraction, order)["major"]
     order = sorted(range(len(counts)), key=lambda c: (-counts[c], c))
     return sorted(order[: len(counts) - len(counts) // 2])
 

@@ -12,7 +12,7 @@ from procrustean.data.sources import RawData, load_source
 from procrustean.entries import Dataset, Params
 from procrustean.errors import UserError
 from procrustean.fileio import atomic_group, read_json, write_json
-from procrustean.provenance import now, stable_record, write_provenance
+from procrustean.provenance import now, pin_code, stable_record, write_provenance
 from procrustean.stage_params import split_params
 
 SPLIT_FORMAT = 1
@@ -31,9 +31,10 @@ def make_split(
 ) -> dict:
     """Build the split record for one setting (deterministic in its inputs)."""
     raw = raw or load_source(cfg)
-    counts = class_counts(cfg.num_classes, cfg.max_per_class, profile, ratio, minor_fraction)
+    order = cfg.class_order
+    counts = class_counts(cfg.num_classes, cfg.max_per_class, profile, ratio, minor_fraction, order)
     indices = SELECTIONS[cfg.selection](raw.train_labels, counts, cfg.seed)
-    return {
+    split = {
         "format": SPLIT_FORMAT,
         "dataset": cfg.name,
         "dataset_params": cfg.content(),
@@ -46,12 +47,15 @@ def make_split(
         "source_files": {Path(p).name: sha for p, sha in sorted(raw.files.items())},
         "content_sha256": content_digest(raw.train_images, raw.train_labels),
     }
+    if order is not None:  # absent in label order, so those splits keep their bytes
+        split["class_order"] = list(order)
+    return split
 
 
 def summarize(split: dict) -> dict:
     """The small human-readable summary written beside a split."""
     counts = split["class_counts"]
-    return {
+    summary = {
         "dataset": split["dataset"],
         "profile": split["profile"],
         "ratio": split["ratio"],
@@ -60,6 +64,9 @@ def summarize(split: dict) -> dict:
         "num_train": sum(counts),
         "realized_ratio": max(counts) / min(counts),
     }
+    if "class_order" in split:
+        summary["class_order"] = split["class_order"]
+    return summary
 
 
 def read_split(path: str | Path, dataset: str | None = None) -> dict:
@@ -115,6 +122,7 @@ def run_split(
     params: Params, study: str, dataset: str, profile: str, ratio: int, out: str, summary: str
 ) -> dict:
     """``procrustean split``: write the split file, its summary and provenance."""
+    pin_code("split")
     started = now()
     entry, cfg = params.study(study), params.dataset(dataset)
     raw = load_source(cfg)

@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from procrustean.config import MAX_SEED
 from procrustean.errors import UserError
+from procrustean.params_rules import MAX_SEED
 
 PARAMS_ENV = "PROCRUSTEAN_PARAMS_FILE"
 
@@ -259,6 +259,25 @@ def _parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_verify)
 
     s = sub.add_parser(
+        "accept-code",
+        help="accept a committed stage-code change as equivalent, after a study re-derives "
+        "byte for byte under it",
+        description="For a change of stage code that must not change any output (a refactor, "
+        "a new option whose default keeps today's behaviour): re-derives the study from the raw "
+        "data in a scratch clone of HEAD and checks every output (splits and checkpoints "
+        "included) against the sha256 its committed record holds. Only when all match is the "
+        "change appended to results/code_lineage.json; commit that file, and every record made "
+        "by the old code counts as current for Snakemake, DVC and 'procrustean status'. Exit 2 "
+        "and nothing written when any output differs.",
+    )
+    s.add_argument("study", nargs="?", default="quick", help="study to re-derive (default: quick)")
+    s.add_argument("--why", required=True, help="what the change does and why it keeps the bytes")
+    s.add_argument("--cores", default="all", help="cores for the re-derivation (default: all)")
+    s.add_argument("--plan", action="store_true", help="say what would be accepted; run nothing")
+    s.add_argument("--keep", action="store_true", help="keep the scratch clone")
+    s.set_defaults(func=_accept_code)
+
+    s = sub.add_parser(
         "after-run",
         help="bookkeeping after a Snakemake run (dvc.lock, comparison); never fails",
         description="Called by the Snakefile when a run succeeds: records the stages it made "
@@ -303,6 +322,8 @@ def _train(args: argparse.Namespace) -> None:
     from procrustean.config import load_params
     from procrustean.engines.placement import acquire, should_place
     from procrustean.train import TrainJob, train
+    from procrustean.ui.progress import Progress
+    from procrustean.ui.scalars import ScalarLog
 
     params = load_params(args.params)
     recipe = params.study_recipe(args.study)
@@ -317,13 +338,13 @@ def _train(args: argparse.Namespace) -> None:
         history=args.history,
         device=args.device,
         threads=args.threads,
-        tensorboard_dir=args.tensorboard,
     )
     # Before anything touches CUDA: pick this run's GPU (slot held until the process exits).
     slot = (
         acquire(recipe.resources.runs_per_gpu, say=_stderr) if should_place(args.device) else None
     )
-    trainer = train(job)
+    observers = [Progress(sys.stderr), ScalarLog(args.tensorboard if recipe.tensorboard else None)]
+    trainer = train(job, observers)
     where = f" on {slot.describe()}" if slot else ""
     print(
         f"trained {args.method} seed {args.seed} on {args.split}: {trainer.epoch} epochs "
@@ -362,7 +383,7 @@ def _validate(args: argparse.Namespace) -> None:
 def _split(args: argparse.Namespace) -> None:
     from procrustean.config import load_params
     from procrustean.data.split import parse_ratio, run_split
-    from procrustean.ui.validation import check_split_request
+    from procrustean.params_rules import check_split_request
 
     params, ratio = load_params(args.params), parse_ratio(args.ratio)
     check_split_request(params, args.study, args.dataset, args.profile, ratio)
@@ -477,6 +498,13 @@ def _verify(args: argparse.Namespace) -> int:
     result = verify(args.study, args.params, args.cores, args.scratch, args.keep)
     print("verify " + "\n".join(result.lines()))
     return result.exit_code
+
+
+def _accept_code(args: argparse.Namespace) -> None:
+    from procrustean.checks.accept_code import accept_code
+
+    lines = accept_code(args.study, args.why, args.params, args.cores, args.plan, args.keep)
+    print("\n".join(lines))
 
 
 def _dvc_commit(args: argparse.Namespace) -> None:

@@ -1,4 +1,4 @@
-"""Progress: a bar on a terminal, one line per epoch in logs, throughput figures."""
+"""Progress: a bar on a terminal and one line per epoch in logs (a training observer)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ class Progress:
         self.stream = stream
         self.bar_enabled = stream.isatty() if bar is None else bar
         self.bar: tqdm | None = None
-        self.epoch_rates: list[float] = []
         self.epoch_times: list[float] = []
 
     def line(self, text: str) -> None:
@@ -51,29 +50,23 @@ class Progress:
             rate = self.images / max(time.perf_counter() - self.t0, 1e-9)
             self.bar.set_postfix(loss=f"{value:.3f}", img_s=f"{rate:.0f}", refresh=False)
 
-    def end_epoch(self, entry: dict, groups: dict[str, list[int]]) -> None:
-        elapsed = time.perf_counter() - self.t0
+    def end_epoch(
+        self, entry: dict, groups: dict[str, list[int]], img_per_s: float, seconds: float
+    ) -> None:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
-        rate = self.images / max(elapsed, 1e-9)
-        self.epoch_rates.append(rate)
-        self.epoch_times.append(elapsed)
+        self.epoch_times.append(seconds)
         acc = entry["class_acc"]
         parts = [f"{g} {sum(acc[c] for c in cs) / len(cs):.3f}" for g, cs in groups.items() if cs]
         eta = statistics.median(self.epoch_times) * (self.epochs - self.epoch - 1)
         self.line(
             f"epoch {entry['epoch']}/{self.epochs} loss {entry['train_loss']:.4f} "
             f"train-acc {sum(acc) / len(acc):.3f} ({', '.join(parts)}) lr {entry['lr']:.4g} "
-            f"{rate:.0f} img/s eta {_fmt_eta(eta)}"
+            f"{img_per_s:.0f} img/s eta {_fmt_eta(eta)}"
         )
 
-    def summary(self) -> dict:
-        """Throughput figures of the epochs run in this process."""
-        return {
-            "epochs_timed": len(self.epoch_rates),
-            "median_img_per_s": round(statistics.median(self.epoch_rates), 1)
-            if self.epoch_rates
-            else None,
-            "seconds": round(sum(self.epoch_times), 2),
-        }
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

@@ -10,7 +10,8 @@ from pathlib import Path
 
 
 class ScalarLog:
-    """Writes one point per epoch per scalar; does nothing when ``logdir`` is None."""
+    """A training observer writing one point per epoch per scalar; does nothing when ``logdir``
+    is None."""
 
     def __init__(self, logdir: str | Path | None) -> None:
         self.writer = None
@@ -19,7 +20,21 @@ class ScalarLog:
 
             self.writer = SummaryWriter(str(logdir))
 
-    def epoch(self, entry: dict, groups: dict[str, list[int]], img_per_s: float) -> None:
+    def line(self, text: str) -> None:
+        pass
+
+    def start_epoch(self, epoch: int, epochs: int, steps: int) -> None:
+        pass
+
+    def step(self, images: int) -> None:
+        pass
+
+    def loss(self, value: float) -> None:
+        pass
+
+    def end_epoch(
+        self, entry: dict, groups: dict[str, list[int]], img_per_s: float, seconds: float
+    ) -> None:
         """The epoch's loss, learning rate and per-group accuracy, gradient and weakening."""
         if self.writer is None:
             return

@@ -1,14 +1,15 @@
-"""Cross-field rules: combinations of values that each pass the schema but cannot run.
+"""Cross-field rules of params.yaml: combinations of values that each pass the schema but
+cannot run.
 
 Each rule refuses with one line naming the keys and how to fix them, before anything is
-written. Called by ``validate_params`` after the schema, with every default filled in.
+written. Called by ``validate_params`` after the schema, with every default filled in. The rules
+decide which params are valid, so they are stage code (params code, beside the schema).
 """
 
 from __future__ import annotations
 
 import re
 
-from procrustean.config import MAX_SEED
 from procrustean.data.imbalance import PROFILES, class_counts, num_minor_classes
 from procrustean.entries import Params
 from procrustean.errors import UserError
@@ -22,6 +23,7 @@ SOURCE_SHAPES = {
 }
 MAX_SYNTHETIC_VALUES = 2 * 10**8  # synthetic train + test pixels: a few hundred MB at most
 NAME = re.compile(r"^[A-Za-z0-9_]+$")
+MAX_SEED = 2**31 - 1  # NumPy's legacy generator (ldam selection) takes seeds below 2**32
 
 
 def _refuse(source: str, where: str, message: str) -> UserError:
@@ -88,6 +90,14 @@ def _check_dataset(source: str, name: str, cfg: dict) -> None:
                 f"num_classes x (max_per_class + test_per_class) x channels x image_size^2 = "
                 f"{values:,} pixels, above {MAX_SYNTHETIC_VALUES:,}; make the synthetic data smaller",
             )
+    order = cfg.get("class_order")
+    if order is not None and sorted(order) != list(range(cfg["num_classes"])):
+        raise _refuse(
+            source,
+            f"{where}.class_order",
+            f"{order} is not an order of the {cfg['num_classes']} classes; list each of "
+            f"0..{cfg['num_classes'] - 1} once, the largest class first",
+        )
     if cfg["crop_padding"] >= _side(cfg):
         raise _refuse(
             source,
