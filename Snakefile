@@ -19,7 +19,7 @@ from procrustean.errors import UserError
 from procrustean.engines.overrides import written_params
 
 try:
-    written_params("params.yaml")
+    WRITTEN_PARAMS = written_params("params.yaml")  # read once; Snakemake reads it once more
 except UserError as exc:
     sys.exit(f"procrustean: error: {exc}")
 

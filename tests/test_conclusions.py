@@ -332,7 +332,7 @@ def test_failed_rederivation_names_its_log(tmp_path, capsys, monkeypatch):
     )
     fake.chmod(0o755)
     env = {**os.environ, "PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}"}
-    monkeypatch.setattr("procrustean.checks.verify.tool_env", lambda: env)
+    monkeypatch.setattr("procrustean.checks.verify.tool_env", lambda clone=None: env)
     log = tmp_path / "logs" / "verify-snakemake.log"
     with pytest.raises(UserError, match=r"snakemake exit 1\); Snakemake's log: .*verify-snakemake"):
         rederive(tmp_path, ["smoke"], "1", log=log, label="verify smoke")
@@ -351,7 +351,7 @@ def test_verify_with_a_stand_in_snakemake(repo, tmp_path, capsys, monkeypatch):
     fake = tmp_path / "bin" / "snakemake"
     fake.parent.mkdir()
     env = {**os.environ, "PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}"}
-    monkeypatch.setattr("procrustean.checks.verify.tool_env", lambda: env)
+    monkeypatch.setattr("procrustean.checks.verify.tool_env", lambda clone=None: env)
     monkeypatch.chdir(path)
     restore = "git checkout -q HEAD -- results/smoke\n"
     fake.write_text(f"#!/bin/sh\n{restore}echo '1 of 1 steps (100%) done'\n")

@@ -79,3 +79,31 @@ def test_select_indices_refuses_too_many():
 def test_groups():
     assert class_groups([50, 50, 5, 5], "step") == {"major": [0, 1], "minor": [2, 3]}
     assert class_groups([500, 100, 20, 19], "exp") == {"many": [0], "medium": [1, 2], "few": [3]}
+
+
+def test_class_order_gives_each_rank_its_count():
+    order = [1, 3, 5, 7, 9, 0, 2, 4, 6, 8]
+    step = class_counts(10, 5000, "step", 100, order=order)
+    assert [c for c, n in enumerate(step) if n == 50] == [0, 2, 4, 6, 8]
+    assert sorted(step) == sorted(class_counts(10, 5000, "step", 100))
+    exp = class_counts(10, 5000, "exp", 100, order=order)
+    assert [exp[c] for c in order] == class_counts(10, 5000, "exp", 100)
+    assert class_counts(10, 5000, "exp", 100, order=list(range(10))) == class_counts(
+        10, 5000, "exp", 100
+    )
+
+
+def test_class_order_must_list_every_class_once():
+    with pytest.raises(UserError, match=r"class_order \[0, 0, 1\] is not an order of 0..2"):
+        class_counts(3, 100, "step", 10, order=[0, 0, 1])
+
+
+def test_balanced_groups_follow_the_class_order():
+    """The balanced control's groups are the classes the step split with the same order makes
+    major and minor, although every class has the same count."""
+    order = [0, 2, 4, 6, 8, 1, 3, 5, 7, 9]
+    counts = class_counts(10, 5000, "balanced", 100, order=order)
+    groups = class_groups(counts, "balanced", 0.5, order)
+    step = class_groups(class_counts(10, 5000, "step", 100, order=order), "step")
+    assert groups == step == {"major": [0, 2, 4, 6, 8], "minor": [1, 3, 5, 7, 9]}
+    assert class_groups(counts, "balanced", 0.5)["minor"] == [5, 6, 7, 8, 9]  # label order

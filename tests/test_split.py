@@ -80,3 +80,37 @@ def test_cli_bad_ratio(tmp_path, ratio):
     assert proc.returncode == 2 and "--ratio" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not list(tmp_path.iterdir())
+
+
+def test_class_order_moves_the_counts_and_is_written_only_when_set(tmp_path, params):
+    """A split with a class order assigns the profile's counts to the classes in that order and
+    says so; one without the key keeps the bytes it always had (no class_order written)."""
+    from tests.conftest import write_params
+
+    params["datasets"]["synthetic"]["class_order"] = list(range(9, -1, -1))
+    write_params(tmp_path, params)
+    ordered = tmp_path / "ordered.json"
+    run_cli(
+        "split", "--study", "smoke", "--dataset", "synthetic", "--profile", "step", "--ratio", "10",
+        "--out", str(ordered), "--summary", str(tmp_path / "o.summary.json"),
+        cwd=tmp_path, check=True,
+    )  # fmt: skip
+    plain, _ = split(tmp_path, "synthetic", "step", 10, "plain", study="smoke")
+    made, label_order = read_split(ordered), read_split(plain)
+    assert made["class_order"] == list(range(9, -1, -1)) and "class_order" not in label_order
+    assert made["class_counts"] == label_order["class_counts"][::-1]
+    summary = json.loads((tmp_path / "o.summary.json").read_text())
+    assert summary["class_order"] == list(range(9, -1, -1))
+
+
+def test_a_class_order_that_misses_a_class_is_refused(tmp_path, params):
+    from tests.conftest import write_params
+
+    params["datasets"]["synthetic"]["class_order"] = list(range(9))
+    write_params(tmp_path, params)
+    proc = run_cli("validate", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert (
+        "datasets.synthetic.class_order: [0, 1, 2, 3, 4, 5, 6, 7, 8] is not an order of the 10"
+        in (proc.stderr)
+    )

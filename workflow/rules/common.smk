@@ -22,9 +22,7 @@ from procrustean.checks.freshness import (
 )
 from procrustean.engines.overrides import (
     effective_params_file,
-    has_overrides,
     typed_overrides,
-    written_params,
 )
 from procrustean.paths import (
     HISTORY,
@@ -52,16 +50,17 @@ ALLOW_MISSING = str(config.pop("allow_missing", "false")).lower() in (
 
 try:
     # --config values arrive as strings: give them the type params.yaml's keys have
-    config.update(typed_overrides(dict(config), written_params()))
+    config.update(typed_overrides(dict(config), WRITTEN_PARAMS))
+    OVERRIDDEN = config != WRITTEN_PARAMS
     _source = "params.yaml" + (
-        " with --config/--configfile overrides" if has_overrides(config) else ""
+        " with --config/--configfile overrides" if OVERRIDDEN else ""
     )
     # The params resolved once into types; `config` keeps the resolved plain data for Snakemake.
     PARAMS = resolve_params(config, _source, "params.yaml")
     config.update(PARAMS.as_dict())
     # --config/--configfile change only `config`: the jobs read the file named here, which holds
     # exactly the merged parameters (params.yaml itself when there is no override).
-    PARAMS_FILE = effective_params_file(config)
+    PARAMS_FILE = effective_params_file(config, OVERRIDDEN)
 except UserError as exc:
     sys.exit(f"procrustean: error: {exc}")
 

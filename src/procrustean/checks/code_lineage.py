@@ -50,15 +50,16 @@ class Lineage:
         return Lineage((*self.entries, entry))
 
     def root(self, kind: str, code: Code) -> Code:
-        """The oldest code the accepted changes lead back to from ``code``."""
-        seen = {sha256_json(code)}
-        while (step := self._back.get((kind, sha256_json(code)))) is not None:
-            code = step[0]
-            digest = sha256_json(code)
-            if digest in seen:  # a cycle: every code on it is the same code
-                break
-            seen.add(digest)
-        return code
+        """The oldest code the accepted changes lead back to from ``code`` (on a cycle, the one
+        with the smallest digest, so every code on it has the same root)."""
+        path = [(sha256_json(code), code)]
+        while (step := self._back.get((kind, path[-1][0]))) is not None:
+            digest = sha256_json(step[0])
+            seen = [d for d, _ in path]
+            if digest in seen:
+                return min(path[seen.index(digest) :], key=lambda p: p[0])[1]
+            path.append((digest, step[0]))
+        return path[-1][1]
 
     def accepted(self, kind: str, recorded: Code, current: Code) -> str | None:
         """'' when the codes are equal, the accepting entries' ids (comma-separated) when

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from procrustean.checks.code_lineage import LINEAGE_FILE
-from procrustean.checks.freshness import CATEGORIES, Freshness, Verdict
+from procrustean.checks.freshness import CATEGORIES, Freshness, Verdict, stage_name
 from procrustean.entries import Params
 from procrustean.fileio import read_json
 
@@ -114,7 +114,7 @@ class StudyStatus:
             dvc = " --allow-missing" if self.allow_missing else ""
             out.append(
                 f"  bring up to date: snakemake --cores all {self.study}{flag}  (or: dvc repro"
-                f"{dvc} report@{self.study})"
+                f"{dvc} {stage_name('report', self.study)})"
             )
         return out
 

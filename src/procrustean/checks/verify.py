@@ -17,10 +17,15 @@ from procrustean.errors import UserError
 from procrustean.fileio import sha256_file
 
 
-def tool_env() -> dict[str, str]:
-    """The environment with this interpreter's tools (snakemake, dvc, procrustean) first."""
+def tool_env(clone: Path | None = None) -> dict[str, str]:
+    """The environment with this interpreter's tools (snakemake, dvc, procrustean) first; given
+    a ``clone``, its own source is imported (not the checkout the venv was installed from), so
+    a re-derivation runs the code of the commit it cloned."""
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    if clone is not None:
+        src = str(Path(clone).resolve() / "src")
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
     return env
 
 
@@ -53,7 +58,7 @@ def run_logged(cmd: list[str], cwd: Path, log: Path, label: str) -> int:
         subprocess.Popen(
             cmd,
             cwd=cwd,
-            env=tool_env(),
+            env=tool_env(cwd),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -83,7 +88,7 @@ def rederive(
     (given ``log``: its last lines go to stderr first)."""
     cmd = ["snakemake", "--cores", cores, *targets]
     if log is None:
-        code = subprocess.run(cmd, cwd=clone, env=tool_env()).returncode
+        code = subprocess.run(cmd, cwd=clone, env=tool_env(clone)).returncode
     else:
         code = run_logged(cmd, clone, log, label or "re-derive")
     if code != 0:

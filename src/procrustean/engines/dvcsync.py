@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from procrustean.checks.freshness import Freshness, study_stages
+from procrustean.checks.freshness import Freshness, stage_name, study_stages
 from procrustean.entries import Params
 from procrustean.errors import UserError
 from procrustean.paths import PROV, PUBLISHED, run_config_dir
@@ -24,7 +24,7 @@ def stage_files(params: Params) -> dict[str, Files]:
     dvc.yaml's matrices make them; the stages and paths are procrustean.checks.freshness's)."""
     stages: dict[str, Files] = {}
     for study in params.studies:
-        stages[f"run-config@{study}"] = ([], [run_config_dir(study)])
+        stages[stage_name("run-config", study)] = ([], [run_config_dir(study)])
         for name, stage in study_stages(params, study).items():
             deps = [*stage.inputs, stage.key]
             if stage.kind == "report":  # dvc.yaml names the folders

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from procrustean.config import DEFAULT_PARAMS, read_yaml, validate_params
+from procrustean.config import DEFAULT_PARAMS, read_yaml
 from procrustean.fileio import atomic_path, sha256_json
 
 OVERRIDE_DIR = Path(".snakemake/procrustean")
@@ -45,16 +45,14 @@ def typed_overrides(config: dict, written: dict) -> dict:
     return fix(config, written)
 
 
-def has_overrides(config: dict, path: str | Path = DEFAULT_PARAMS) -> bool:
-    """Whether Snakemake's ``config`` differs from what params.yaml holds."""
-    return config != written_params(path)
-
-
-def effective_params_file(config: dict, path: str | Path = DEFAULT_PARAMS) -> str:
-    """The params file the jobs must read: ``path`` itself when ``config`` (defaults filled) is
-    what it holds, else a file under .snakemake/procrustean/ holding exactly the merged params,
+def effective_params_file(
+    config: dict, overridden: bool, path: str | Path = DEFAULT_PARAMS
+) -> str:
+    """The params file the jobs must read: ``path`` itself when Snakemake's ``config`` is what it
+    holds (``overridden`` False: no --config/--configfile), else a file under
+    .snakemake/procrustean/ holding exactly the merged params (``config``, defaults filled),
     named by their digest so that each set of overrides has its own file."""
-    if config == validate_params(written_params(path), str(path)):
+    if not overridden:
         return str(path)
     target = OVERRIDE_DIR / f"params-{sha256_json(config)[:12]}.yaml"
     if not target.is_file():
