@@ -18,8 +18,9 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from procrustean.errors import UserError
 from procrustean.engines.overrides import written_params
 
+# Read once here (Snakemake's configfile reads it once more); the helpers reuse it.
 try:
-    WRITTEN_PARAMS = written_params("params.yaml")  # read once; Snakemake reads it once more
+    WRITTEN_PARAMS = written_params("params.yaml")
 except UserError as exc:
     sys.exit(f"procrustean: error: {exc}")
 

@@ -45,9 +45,7 @@ def typed_overrides(config: dict, written: dict) -> dict:
     return fix(config, written)
 
 
-def effective_params_file(
-    config: dict, overridden: bool, path: str | Path = DEFAULT_PARAMS
-) -> str:
+def effective_params_file(config: dict, overridden: bool, path: str | Path = DEFAULT_PARAMS) -> str:
     """The params file the jobs must read: ``path`` itself when Snakemake's ``config`` is what it
     holds (``overridden`` False: no --config/--configfile), else a file under
     .snakemake/procrustean/ holding exactly the merged params (``config``, defaults filled),
