@@ -6,7 +6,9 @@ use now: the same resolved params, the same stage code, input files with the sha
 recorded, each made by a stage that is itself current; and the outputs still have the bytes the
 record lists. Timestamps and the engines' own metadata play no part, so the answer is the same
 after a git clone, a `git archive` tarball, `dvc pull`, `dvc repro`, `dvc exp run`, a checkout
-of other params or a `touch`.
+of other params or a `touch`. Code is compared through the accepted changes of
+``results/code_lineage.json`` (procrustean.checks.code_lineage): a record made by code that an
+entry accepts as equivalent to this tree's, after a study re-derived byte for byte, is current.
 
 Snakemake asks through an input function at DAG time (``snakemake_marker``); DVC through the
 key files the run-config stage writes from ``stage_key`` (params and code of each stage, so that
