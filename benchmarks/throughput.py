@@ -16,12 +16,12 @@ import yaml
 from PIL import Image
 
 from procrustean import cpu_mode
-from procrustean import train as train_module
 from procrustean.config import resolve_entry
 from procrustean.data.split import make_split
 from procrustean.fileio import write_json
 from procrustean.models import build_model
 from procrustean.train import Trainer, TrainJob
+from procrustean.training import step as step_module
 from procrustean.ui.progress import Progress
 
 REPO = Path(__file__).resolve().parents[1]
@@ -97,14 +97,14 @@ class EngineBench:
         tr = self.trainer(method)
         tr.epoch = 0
         n = len(tr.labels)
-        saved = train_module.SYNC_EVERY
-        train_module.SYNC_EVERY = sync_every or saved
+        saved = step_module.SYNC_EVERY
+        step_module.SYNC_EVERY = sync_every or saved
         try:
             t0 = time.perf_counter()
             tr.train_epoch()
             total = time.perf_counter() - t0
         finally:
-            train_module.SYNC_EVERY = saved
+            step_module.SYNC_EVERY = saved
         t1 = time.perf_counter()
         tr.clean_pass()
         clean = time.perf_counter() - t1

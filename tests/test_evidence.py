@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -20,7 +19,8 @@ from procrustean.report import evidence, stats
 from procrustean.report.claims import Claim, claims_table, subsets_agree, verdict
 from procrustean.report.collect import dataset_family
 from procrustean.report.tables import heldout_table, paired_long, spread_table
-from procrustean.train import _LossLog, train
+from procrustean.train import train
+from procrustean.training.step import LossLog
 from tests.test_train import job, workdir  # noqa: F401 - the fixture is used by name
 
 
@@ -82,25 +82,21 @@ def test_history_records_heldout_and_both_gradients(workdir, params):  # noqa: F
 
 
 def test_loss_log_checks_every_few_steps_and_names_the_step(monkeypatch):
-    import procrustean.train as train_mod
+    import procrustean.training.step as step_mod
 
-    monkeypatch.setattr(train_mod, "SYNC_EVERY", 10)
+    monkeypatch.setattr(step_mod, "SYNC_EVERY", 10)
 
-    class Stub:
-        class job:  # noqa: N801 - mimics the trainer's attribute
-            recipe = SimpleNamespace(name="smoke")
+    class Progress:
+        shown: list[float] = []
 
-        class progress:  # noqa: N801
-            shown: list[float] = []
+        @classmethod
+        def loss(cls, value: float) -> None:
+            cls.shown.append(value)
 
-            @classmethod
-            def loss(cls, value: float) -> None:
-                cls.shown.append(value)
-
-    log = _LossLog(Stub, epoch=2, lr=0.1)
+    log = LossLog("smoke", epoch=2, lr=0.1, progress=Progress)
     for step in range(15):
         log.add(step, torch.tensor(1.0))
-    assert Stub.progress.shown == [1.0] and len(log.pending) == 5  # one read after 10 steps
+    assert Progress.shown == [1.0] and len(log.pending) == 5  # one read after 10 steps
     assert log.drain() == 15.0
     for step in range(15, 24):
         log.add(step, torch.tensor(float("nan") if step == 17 else 1.0))

@@ -1,8 +1,7 @@
-"""The training engine: loop, per-epoch diagnostics, atomic checkpoints and exact resume.
+"""The training stage: one run from its split to its history, final checkpoint and record.
 
-The training step never waits for the device: losses, gradient norms and counters stay on it
-and are read every ``SYNC_EVERY`` steps (the finiteness check, the progress line) and at the
-epoch's end.
+``Trainer`` puts together the run's parts (procrustean.training): what it feeds on, the
+optimisation step and its meters, and the checkpoints that make a resumed run exact.
 """
 
 from __future__ import annotations
@@ -14,40 +13,26 @@ from pathlib import Path
 
 import torch
 
-from procrustean.data.augment import BatchAugment, channel_stats
-from procrustean.data.imbalance import class_groups, group_rule, major_classes
-from procrustean.data.sources import load_source
-from procrustean.data.split import read_split, split_tensors
-from procrustean.diagnostics import (
-    CleanPass,
-    GradientMeter,
-    clean_pass,
-    heldout_subset,
-    per_class_accuracy,
-    predict,
-    rounded,
-    stratified_subset,
-)
+from procrustean.data.imbalance import group_rule
+from procrustean.diagnostics import CleanPass, clean_pass, per_class_accuracy, predict, rounded
 from procrustean.entries import Dataset, Method, Recipe
-from procrustean.errors import UserError
-from procrustean.fileio import atomic_group, save_torch, sha256_file, write_json
+from procrustean.fileio import atomic_group, save_torch, write_json
 from procrustean.methods import build_method
-from procrustean.methods.losses import mixed_unweighted_sum, mixed_weighted_loss
 from procrustean.methods.schedules import epoch_order
 from procrustean.models import build_model
 from procrustean.observers import EpochClock, Observers, TrainingObserver
-from procrustean.provenance import (
-    content_identity,
-    now,
-    pin_code,
-    stable_record,
-    write_provenance,
-)
+from procrustean.provenance import content_identity, now, pin_code, stable_record, write_provenance
 from procrustean.runtime import configure, describe, select_device
 from procrustean.stage_params import run_params
-
-CHECKPOINT_FORMAT = 1
-SYNC_EVERY = 50  # steps between reads of the device's losses (finiteness check, progress)
+from procrustean.training.checkpoint import (
+    NotResumable,
+    Resumable,
+    final_checkpoint,
+    load_resume,
+    save_resume,
+)
+from procrustean.training.feed import TrainingData, load_training_data
+from procrustean.training.step import EpochMeters, LossLog, Optimisation, sgd_step
 
 
 @dataclass(kw_only=True)
@@ -86,16 +71,8 @@ def learning_rate(recipe: Recipe, epoch: int) -> float:
     return base * factor
 
 
-def _check_sizes(job: TrainJob, n: int) -> None:
-    if job.recipe.batch_size > n:
-        raise UserError(
-            f"recipes.{job.recipe.name}.batch_size is {job.recipe.batch_size} but the split has only "
-            f"{n} training images; lower batch_size below {n}"
-        )
-
-
 class Trainer:
-    """One run's state: model, optimiser, method, generators and history."""
+    """One run's state: its data, model, optimiser, method, generators and history."""
 
     def __init__(self, job: TrainJob, observers: Sequence[TrainingObserver] = ()) -> None:
         self.job, self.recipe = job, job.recipe
@@ -106,96 +83,69 @@ class Trainer:
             job.threads or self.recipe.resources.cpus,
             deterministic=self.recipe.deterministic,
         )
-        self.split = read_split(job.split_path, job.dataset.name)
-        self.split_sha = sha256_file(job.split_path)
-        raw = load_source(job.dataset)
-        images, labels = split_tensors(self.split, raw)
-        kept = torch.tensor(self.split["indices"], dtype=torch.int64)
-        held = heldout_subset(
-            raw.train_labels, kept, self.recipe.heldout_per_class, job.dataset.seed
+        self.data: TrainingData = load_training_data(
+            job.dataset, self.recipe, job.split_path, self.device
         )
-        self.heldout_images = raw.train_images[held].to(self.device)
-        self.heldout_labels = raw.train_labels[held]
-        _check_sizes(job, len(labels))
-        self.counts = self.split["class_counts"]
-        self.num_classes = len(self.counts)
-        profile, fraction = self.split["profile"], self.split["minor_fraction"]
-        order = self.split.get("class_order")  # absent: label order
-        self.groups = class_groups(self.counts, profile, fraction, order)
-        self.major = major_classes(self.counts, profile, fraction, order)
-        self.images = images.to(self.device)
-        self.labels_cpu = labels
-        self.labels = labels.to(self.device)
-        mean, std = channel_stats(images)
-        self.norm = {"mean": mean, "std": std}
-        cl = self.recipe.channels_last
-        self.augment = BatchAugment(
-            mean,
-            std,
-            job.dataset.crop_padding,
-            job.dataset.flip,
-            self.device,
-            cl,
-        )
-        diag_n = self.recipe.diagnostic_per_class
-        self.diag_idx = stratified_subset(labels, diag_n, job.dataset.seed)
-        self.amp = self.recipe.amp and self.device.type == "cuda"
-
+        data = self.data
         torch.manual_seed(job.seed)
-        epochs = self.recipe.epochs
         self.method = build_method(
-            job.method, self.counts, job.seed, epochs, self.recipe.drw_epoch, self.device
+            job.method,
+            data.counts,
+            job.seed,
+            self.recipe.epochs,
+            self.recipe.drw_epoch,
+            self.device,
         )
         self.model_config = {
             "name": self.recipe.model,
-            "num_classes": self.num_classes,
-            "in_channels": int(images.shape[1]),
+            "num_classes": data.num_classes,
+            "in_channels": data.in_channels,
             "normed": self.method.normed_classifier,
         }
-        self.model = build_model(**self.model_config).to(self.device)
-        if cl:
-            self.model = self.model.to(memory_format=torch.channels_last)
-        self.optimizer = torch.optim.SGD(
-            self.model.parameters(),
-            lr=self.recipe.lr,
-            momentum=self.recipe.momentum,
-            weight_decay=self.recipe.weight_decay,
+        self.opt = self._optimisation()
+        self.parts = Resumable(
+            model=self.opt.model,
+            optimizer=self.opt.optimizer,
+            scaler=self.opt.scaler,
+            gen_order=torch.Generator().manual_seed(job.seed * 2 + 1),
+            gen_aug=torch.Generator().manual_seed(job.seed * 2 + 2),
+            mixing=self.method.mixing,
         )
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
-        self.gen_order = torch.Generator().manual_seed(job.seed * 2 + 1)
-        self.gen_aug = torch.Generator().manual_seed(job.seed * 2 + 2)
         self.history: list[dict] = []
         self.epoch = 0
-        self.stable = stable_record(job.resolved, {job.split_path: self.split_sha}, seed=job.seed)
+        self.stable = stable_record(job.resolved, {job.split_path: data.split_sha}, seed=job.seed)
+        self.identity = {
+            "split_sha256": data.split_sha,
+            "params_sha256": self.stable["params_sha256"],
+        }
         self.progress = Observers(observers)
         self.clock = EpochClock()
         self.epoch_speed = (0.0, 0.0)  # the last epoch's images per second and seconds
 
-    # -- checkpoints -------------------------------------------------------------------------
-
-    def _identity(self) -> dict:
-        return {"split_sha256": self.split_sha, "params_sha256": self.stable["params_sha256"]}
-
-    def save_resume(self) -> None:
-        """Everything needed to continue exactly, written atomically."""
-        save_torch(
-            self.job.resume_path,
-            {
-                "format": CHECKPOINT_FORMAT,
-                **self._identity(),
-                "epoch": self.epoch,
-                "model": self.model.state_dict(),
-                "optimizer": self.optimizer.state_dict(),
-                "scaler": self.scaler.state_dict(),
-                "rng": {
-                    "order": self.gen_order.get_state(),
-                    "aug": self.gen_aug.get_state(),
-                    "torch": torch.get_rng_state(),
-                },
-                "mixing": self.method.mixing.state_dict(),
-                "history": self.history,
-            },
+    def _optimisation(self) -> Optimisation:
+        """The model (channels-last if the recipe says so), SGD and the loss scaler."""
+        model = build_model(**self.model_config).to(self.device)
+        if self.recipe.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        optimizer = torch.optim.SGD(
+            model.parameters(),
+            lr=self.recipe.lr,
+            momentum=self.recipe.momentum,
+            weight_decay=self.recipe.weight_decay,
         )
+        amp = self.recipe.amp and self.device.type == "cuda"
+        return Optimisation(model, optimizer, torch.amp.GradScaler("cuda", enabled=amp), amp)
+
+    @property
+    def model(self) -> torch.nn.Module:
+        return self.opt.model
+
+    @property
+    def labels(self) -> torch.Tensor:
+        """The split's labels on the device."""
+        return self.data.labels
+
+    # -- checkpoints -------------------------------------------------------------------------
 
     def try_resume(self) -> bool:
         """Continue from the resume checkpoint when it belongs to this run."""
@@ -203,58 +153,41 @@ class Trainer:
         if not path.is_file():
             return False
         try:
-            state = torch.load(path, map_location=self.device, weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - a damaged resume file is discarded, not trusted
-            self.progress.line(
-                f"ignoring unreadable resume checkpoint {path} ({exc.__class__.__name__})"
-            )
+            self.epoch, self.history = load_resume(path, self.identity, self.parts, self.device)
+        except NotResumable as why:
+            self.progress.line(str(why))
             return False
-        if {k: state.get(k) for k in self._identity()} != self._identity():
-            self.progress.line(
-                f"ignoring resume checkpoint {path}: made with another split or params"
-            )
-            return False
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scaler.load_state_dict(state["scaler"])
-        self.gen_order.set_state(state["rng"]["order"])
-        self.gen_aug.set_state(state["rng"]["aug"])
-        torch.set_rng_state(state["rng"]["torch"])
-        self.method.mixing.load_state_dict(state["mixing"])
-        self.history, self.epoch = state["history"], state["epoch"]
         self.progress.line(f"resumed from {path} at epoch {self.epoch}")
         return True
 
     def final_checkpoint(self) -> dict:
         """The model and what it was made from (no optimiser, no times: same inputs, same bytes)."""
-        return {
-            "format": CHECKPOINT_FORMAT,
-            **self._identity(),
-            "epoch": self.epoch,
-            "model": {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()},
-            "model_config": self.model_config,
-            "normalization": self.norm,
-            "class_counts": self.counts,
-            "profile": self.split["profile"],
-            "provenance": content_identity(self.stable),
-        }
+        return final_checkpoint(
+            self.identity,
+            self.epoch,
+            self.model,
+            {
+                "model_config": self.model_config,
+                "normalization": self.data.norm,
+                "class_counts": self.data.counts,
+                "profile": self.data.split["profile"],
+                "provenance": content_identity(self.stable),
+            },
+        )
 
     # -- training ----------------------------------------------------------------------------
 
     def train_epoch(self) -> dict:
         """One pass over the split; returns the epoch's history entry."""
-        e, batch = self.epoch, self.recipe.batch_size
+        data, e, batch = self.data, self.epoch, self.recipe.batch_size
         lr = learning_rate(self.recipe, e)
-        for group in self.optimizer.param_groups:
+        for group in self.opt.optimizer.param_groups:
             group["lr"] = lr
         weights = self.method.weighting(e)
-        order = epoch_order(self.labels_cpu, self.counts, self.method.sampler, self.gen_order)
+        order = epoch_order(data.labels_cpu, data.counts, self.method.sampler, self.parts.gen_order)
         order_dev = order.to(self.device)  # one copy per epoch, none per step
-        grads = GradientMeter(self.num_classes, self.device)  # unweighted per-sample loss
-        grads_w = GradientMeter(self.num_classes, self.device)  # the step's weighted batch loss
-        weakened = torch.zeros(self.num_classes, device=self.device)
-        seen = torch.zeros(self.num_classes, device=self.device)
-        losses = _LossLog(self, e, lr)
+        meters = EpochMeters(data.num_classes, self.device)
+        losses = LossLog(self.recipe.name, e, lr, self.progress)
         steps = math.ceil(len(order) / batch)
         self.model.train()
         self.progress.start_epoch(e, self.recipe.epochs, steps)
@@ -265,30 +198,9 @@ class Trainer:
             if n < 2:  # batch norm needs two samples
                 continue
             idx = order_dev[start : start + batch]
-            x = self.augment(self.images[idx], self.gen_aug)
-            y = self.labels[idx]
-            plan = self.method.mixing.plan(y, e)
-            with torch.autocast(self.device.type, enabled=self.amp):
-                logits, features = self.model(x, plan.mixer, plan.layer)
-            mixed = plan.mixes_labels
-            loss = mixed_weighted_loss(
-                self.method.loss, logits, y, plan.y_b, plan.lam_y, weights, mixed
-            )
-            unweighted = mixed_unweighted_sum(
-                self.method.loss, logits, y, plan.y_b, plan.lam_y, mixed
-            )
-            (per_sample_grad,) = torch.autograd.grad(unweighted, features, retain_graph=True)
-            features.retain_grad()  # after the call above, so .grad holds the step's loss only
-            self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-            grads.add(per_sample_grad, y)
-            grads_w.add(features.grad / self.scaler.get_scale() if self.amp else features.grad, y)
-            seen.index_add_(0, y, torch.ones_like(y, dtype=seen.dtype))
-            if plan.weakened is not None:
-                weakened.index_add_(0, y, plan.weakened.to(seen.dtype))
-            losses.add(step, loss.detach())
+            x = data.augment(data.images[idx], self.parts.gen_aug)
+            loss = sgd_step(self.opt, self.method, x, data.labels[idx], e, weights, meters)
+            losses.add(step, loss)
             images += n
             self.progress.step(n)
         loss_sum = losses.drain()
@@ -304,33 +216,35 @@ class Trainer:
             "class_acc": rounded(clean.acc),
             "class_loss": rounded(clean.loss),
             "heldout_acc": rounded(heldout),
-            "class_grad_norm": rounded(grads.means(), 9),
-            "class_grad_norm_weighted": rounded(grads_w.means(), 9),
+            "class_grad_norm": rounded(meters.grads.means(), 9),
+            "class_grad_norm_weighted": rounded(meters.grads_weighted.means(), 9),
             "class_grad_norm_clean": rounded(clean.grad_norm, 9),
             "minor_to_major": rounded(clean.to_major),
-            "weakened_fraction": rounded((weakened / seen.clamp_min(1)).tolist()),
+            "weakened_fraction": rounded(meters.weakened_fraction()),
         }
 
     def clean_pass(self) -> CleanPass:
         """Accuracy, loss, unweighted-loss feature gradients and minor-to-major predictions per
         class on the fixed training subset, no augmentation or mixing."""
-        idx = self.diag_idx.to(self.device)
+        data = self.data
+        idx = data.diag_idx.to(self.device)
         return clean_pass(
             self.model,
-            self.images[idx],
-            self.labels[idx],
-            self.augment,
+            data.images[idx],
+            data.labels[idx],
+            data.augment,
             self.method.loss.per_sample,
-            self.major,
-            self.amp,
+            data.major,
+            self.opt.amp,
         )
 
     def heldout_pass(self) -> list[float | None]:
         """Per-class accuracy on the held-out images (None where a class has none left)."""
-        if len(self.heldout_labels) == 0:
-            return [None] * self.num_classes
-        logits = predict(self.model, self.heldout_images, self.augment, self.amp)
-        return per_class_accuracy(logits, self.heldout_labels, self.num_classes)
+        data = self.data
+        if len(data.heldout_labels) == 0:
+            return [None] * data.num_classes
+        logits = predict(self.model, data.heldout_images, data.augment, self.opt.amp)
+        return per_class_accuracy(logits, data.heldout_labels, data.num_classes)
 
     def run(self) -> None:
         """Train to the recipe's last epoch, resuming if possible, then write the outputs."""
@@ -341,8 +255,10 @@ class Trainer:
             while self.epoch < epochs:
                 entry = self.train_epoch()
                 self.history.append(entry)
-                self.save_resume()
-                self.progress.end_epoch(entry, self.groups, *self.epoch_speed)
+                save_resume(
+                    self.job.resume_path, self.identity, self.parts, self.epoch, self.history
+                )
+                self.progress.end_epoch(entry, self.data.groups, *self.epoch_speed)
         finally:
             self.progress.close()
         with atomic_group():
@@ -360,29 +276,30 @@ class Trainer:
 
     def history_record(self) -> dict:
         """The run's per-epoch evidence with what is needed to read it."""
+        data, split = self.data, self.data.split
         return {
             "dataset": self.job.dataset.name,
             "method": self.job.method.name,
             "seed": self.job.seed,
-            "profile": self.split["profile"],
-            "ratio": self.split["ratio"],
-            "class_counts": self.counts,
-            "groups": self.groups,
-            "group_rule": group_rule(self.counts, self.split["profile"]),
+            "profile": split["profile"],
+            "ratio": split["ratio"],
+            "class_counts": data.counts,
+            "groups": data.groups,
+            "group_rule": group_rule(data.counts, split["profile"]),
             "diagnostic_subset": {
                 "per_class": self.recipe.diagnostic_per_class,
                 "class_counts": torch.bincount(
-                    self.labels_cpu[self.diag_idx], minlength=self.num_classes
+                    data.labels_cpu[data.diag_idx], minlength=data.num_classes
                 ).tolist(),
             },
             "heldout_subset": {
                 "per_class": self.recipe.heldout_per_class,
                 "class_counts": torch.bincount(
-                    self.heldout_labels, minlength=self.num_classes
+                    data.heldout_labels, minlength=data.num_classes
                 ).tolist(),
                 "source": "training-partition images the split did not keep",
             },
-            "major_classes": self.major,
+            "major_classes": data.major,
             "grad_norm_rule": (
                 "class_grad_norm: mean L2 norm of each sample's gradient of its own unweighted "
                 "loss at the classifier's input, at the step's (mixed) features; "
@@ -396,37 +313,6 @@ class Trainer:
             ),
             "epochs": self.history,
         }
-
-
-class _LossLog:
-    """The epoch's step losses, kept on the device and read every ``SYNC_EVERY`` steps: the
-    finiteness check and the progress line without a host sync per step."""
-
-    def __init__(self, trainer: Trainer, epoch: int, lr: float) -> None:
-        self.trainer, self.epoch, self.lr = trainer, epoch, lr
-        self.pending: list[tuple[int, torch.Tensor]] = []
-        self.total = 0.0
-
-    def add(self, step: int, loss: torch.Tensor) -> None:
-        self.pending.append((step, loss))
-        if len(self.pending) >= SYNC_EVERY:
-            self.drain()
-
-    def drain(self) -> float:
-        """Read the pending losses (one transfer), check them, return the running sum."""
-        if self.pending:
-            values = torch.stack([v for _, v in self.pending]).tolist()
-            for (step, _), value in zip(self.pending, values, strict=True):
-                if not math.isfinite(value):
-                    raise UserError(
-                        f"non-finite training loss ({value}) at epoch {self.epoch + 1}, step "
-                        f"{step + 1} (lr {self.lr:g}); lower "
-                        f"recipes.{self.trainer.job.recipe.name}.lr or check the data"
-                    )
-                self.total += value
-            self.trainer.progress.loss(values[-1])
-            self.pending = []
-        return self.total
 
 
 def train(job: TrainJob, observers: Sequence[TrainingObserver] = ()) -> Trainer:
