@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from procrustean.entries import Confirmation
 from procrustean.errors import UserError
 from procrustean.report import claims, confirmation, early_errors
 from tests.conftest import REPO, run_cli, write_params
@@ -204,9 +205,9 @@ def test_the_confirmation_studies_exist_and_share_no_run():
     them train the same (data, method, seed) on the same setting."""
     import yaml
 
-    studies = yaml.safe_load((REPO / "params.yaml").read_text())["studies"]
-    seen = {}
-    for name in confirmation.STUDIES:
+    written = yaml.safe_load((REPO / "params.yaml").read_text())
+    studies, seen = written["studies"], {}
+    for name in written["confirmation"]["studies"]:
         s = studies[name]
         for run in itertools.product(
             s["datasets"], s["profiles"], s["ratios"], s["methods"], s["seeds"]
@@ -279,17 +280,23 @@ def test_the_balanced_control_must_end_fit_on_the_classes_it_is_compared_on():
     assert confirmation.balanced_fit(runs, curves, "fm-step-r10")
 
 
+DESIGN = Confirmation.build(
+    "confirmation",
+    {"studies": ["confirm", "confirm_drw"], "pending": [], "pairs": 15, "accuracy_tests": 11},
+)
+
+
 def test_an_unfinished_design_is_refused():
     runs = _runs("fm-step-r100", {"ce": 60, "mfw": 62})
     _, long = confirmation.verdicts(runs, _curves(runs))
-    confirmation.check_complete(long, ("confirm",))
+    confirmation.check_complete(long, DESIGN, ("confirm",))
     short = runs[~((runs.method == "mfw") & (runs.seed == 4) & (runs.subset == 2))]
     _, long = confirmation.verdicts(short, _curves(short))
     with pytest.raises(UserError, match="has 14 of 15 runs or pairs; finish the confirmation"):
-        confirmation.check_complete(long, ("confirm",))
+        confirmation.check_complete(long, DESIGN, ("confirm",))
     _, long = confirmation.verdicts(runs, _curves(runs))
     with pytest.raises(UserError, match="the accuracy family has 1 top-1 tests, not the 11"):
-        confirmation.check_complete(long, confirmation.STUDIES)
+        confirmation.check_complete(long, DESIGN, DESIGN.studies)
 
 
 def test_opposite_side_is_said_only_where_holm_also_separates():
@@ -353,7 +360,7 @@ def test_a_pending_study_stays_in_holms_family_at_p_one():
     assert table.loc[drw.name, "step r100"] == "pending (confirm_drw not finished)"
     assert f", {int(after.wins)}/15, detectable" in table.loc[top1, "step r100"]  # counts
     with pytest.raises(UserError, match="the accuracy family has 3 top-1 tests, not the 11"):
-        confirmation.check_complete(long, confirmation.STUDIES)  # pending ones count
+        confirmation.check_complete(long, DESIGN, DESIGN.studies)  # pending ones count
 
 
 def test_the_pending_study_adds_its_preregistered_tests():
@@ -363,7 +370,8 @@ def test_the_pending_study_adds_its_preregistered_tests():
     from procrustean.config import load_params
 
     loaded = load_params(REPO / "params.yaml")
-    pending = confirmation.pending_tests(loaded, confirmation.PENDING, confirmation.JUDGED)
+    plan = confirmation.design(loaded)
+    pending = confirmation.pending_tests(loaded, plan.pending, plan.finished)
     assert pending.claim.tolist() == [
         "MFW improves top-1 (mfw vs manifold_mixup)",
         "MFW improves top-1 (mfw vs remix)",
@@ -371,7 +379,7 @@ def test_the_pending_study_adds_its_preregistered_tests():
     assert pending.setting.tolist() == ["fashion_mnist_500-step-r100"] * 2
     assert (pending.holm_family == "accuracy").all() and (pending.p == 1.0).all()
     assert pending.attrs["methods"] == ["manifold_mixup", "remix"]
-    assert confirmation.PENDING == ("confirm_mixup", "confirm_remix")
-    judged = pd.concat([pd.read_csv(REPO / confirmation.runs_path(s)) for s in confirmation.JUDGED])
+    assert plan.pending == ("confirm_mixup", "confirm_remix")
+    judged = pd.concat([pd.read_csv(REPO / confirmation.runs_path(s)) for s in plan.finished])
     assert {"drw", "mfw_drw"} <= set(judged.method)  # confirm_drw is judged, not pending
-    assert set(confirmation.JUDGED) | set(confirmation.PENDING) == set(confirmation.STUDIES)
+    assert set(plan.finished) | set(plan.pending) == set(plan.studies)

@@ -19,7 +19,7 @@ from procrustean.methods.losses import LOSSES
 from procrustean.methods.mixing import MIXINGS
 from procrustean.methods.schedules import SAMPLERS, WEIGHTINGS
 from procrustean.models import DEPTHS
-from tests.conftest import REPO
+from tests.conftest import REPO, run_cli, write_params
 
 DEFS = _schema()["$defs"]
 
@@ -193,3 +193,38 @@ def test_params_yaml_survives_dvcs_round_trip(tmp_path):
     after = copy.read_text().splitlines()
     changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
     assert changed == [(f"      p_max: {old}", "      p_max: 0.3")]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        ("studies", ["confirm", "nope"], "confirmation.studies[1]: 'nope' is not a study"),
+        ("pending", ["quick"], "confirmation.pending[0]: 'quick' is not one of confirmation"),
+        ("pending", ["confirm", "confirm_ldam"], "every study of the design is pending"),
+    ],
+)
+def test_the_confirmation_design_names_only_its_own_studies(tmp_path, params, key, value, says):
+    params["confirmation"] = {
+        "studies": ["confirm", "confirm_ldam"],
+        "pending": [],
+        "pairs": 15,
+        "accuracy_tests": 11,
+    } | {key: value}
+    write_params(tmp_path, params)
+    proc = run_cli("validate", cwd=tmp_path)
+    assert proc.returncode == 2 and says in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_the_confirmation_design_is_data_and_may_be_absent(repo_params):
+    from procrustean.config import resolve_params
+    from procrustean.engines import dvc_yaml
+
+    loaded = resolve_params(copy.deepcopy(repo_params), "params.yaml", "params.yaml")
+    design = loaded.confirmation
+    assert design.finished == tuple(s for s in design.studies if s not in design.pending)
+    assert "  verdicts:\n" in dvc_yaml.render(loaded)
+    without = copy.deepcopy(repo_params)
+    del without["confirmation"]
+    bare = resolve_params(without, "params.yaml", "params.yaml")
+    assert bare.confirmation is None and "verdicts" not in dvc_yaml.render(bare)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from procrustean.config import load_params
 from procrustean.report import confirmation, headline
 from tests.conftest import REPO
 
@@ -35,10 +36,11 @@ def test_the_readme_quotes_the_headline_tables_line_for_line(header):
 
 def test_the_committed_headline_is_what_the_committed_verdicts_give():
     long = pd.read_csv(REPO / confirmation.OUTPUTS[2])  # verdicts.csv
+    plan = confirmation.design(load_params(REPO / "params.yaml"))
     runs = confirmation.combined_runs(
-        {s: pd.read_csv(REPO / confirmation.runs_path(s)) for s in confirmation.JUDGED}
+        {s: pd.read_csv(REPO / confirmation.runs_path(s)) for s in plan.finished}
     )
     made = headline.headline_markdown(long, confirmation.plateau_by_method(runs))
     assert made == HEADLINE.read_text(encoding="utf-8")
-    for study in confirmation.PENDING:  # each pending study's rows say so
+    for study in plan.pending:  # each pending study's rows say so
         assert f"pending ({study} not finished)" in made

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from procrustean.checks.freshness import stage_key, study_stages
+from procrustean.config import load_params
 from procrustean.engines.run_config import study_keys, write_run_configs
 from procrustean.entries import Params
 from procrustean.provenance import stage_code_hashes
@@ -164,7 +165,9 @@ def test_every_study_has_its_stage_groups_in_dvc_yaml():
     from procrustean.report import confirmation
 
     verdicts = stages["verdicts"]
-    tables = confirmation.input_tables()
+    tables = confirmation.input_tables(
+        confirmation.design(load_params(REPO / "params.yaml")).finished
+    )
     assert verdicts["deps"][: len(tables)] == tables
     outs = [next(iter(o)) for o in verdicts["outs"]]
     assert outs[: len(confirmation.OUTPUTS)] == list(confirmation.OUTPUTS)
@@ -214,7 +217,9 @@ def test_the_verdicts_stage_reads_the_judged_studies_and_its_own_code():
     from procrustean.report import confirmation
 
     verdicts = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]["verdicts"]
-    tables = confirmation.input_tables()
+    tables = confirmation.input_tables(
+        confirmation.design(load_params(REPO / "params.yaml")).finished
+    )
     assert verdicts["deps"] == [*tables, *sorted(stage_code_hashes("verdicts"))]
     assert "results/confirm_drw/tables/runs.csv" in tables  # finished, so judged
     assert not any("confirm_mixup" in t for t in tables)  # pending

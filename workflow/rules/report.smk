@@ -15,7 +15,7 @@ rule report:
 
 rule verdicts:
     input:
-        verdict_inputs(),
+        verdict_inputs(PARAMS.confirmation.finished if PARAMS.confirmation else ()),
     output:
         [*VERDICTS, VERDICTS[0] + PROV],
     log:

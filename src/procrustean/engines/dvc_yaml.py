@@ -227,13 +227,18 @@ def render_report() -> str:
     )
 
 
-def render_verdicts() -> str:
-    """The verdicts stage: the judged studies' tables (from confirmation's list) and its code."""
+def render_verdicts(params: Params) -> str:
+    """The verdicts stage: its params block (the design), the finished studies' tables and its
+    code; nothing when params.yaml declares no confirmation design."""
+    if params.confirmation is None:
+        return ""
     code = sorted(stage_code_hashes("verdicts"))
     outs = [*confirmation.OUTPUTS, confirmation.OUTPUTS[0] + PROV]
+    tables = confirmation.input_tables(params.confirmation.finished)
     return (
         f"  verdicts:\n    cmd: {CLI} verdicts\n"
-        f"    deps:\n{_deps([*confirmation.input_tables(), *code], 6)}"
+        f"    params:\n{_deps(['confirmation'], 6)}"
+        f"    deps:\n{_deps([*tables, *code], 6)}"
         f"    outs:\n{_items(outs, 6)}"
     )
 
@@ -245,7 +250,7 @@ def render(params: Params) -> str:
         + render_run_config()
         + render_groups(list(params.studies))
         + render_report()
-        + render_verdicts()
+        + render_verdicts(params)
     )
 
 

@@ -36,9 +36,10 @@ def stage_files(params: Params) -> dict[str, Files]:
                     stage.key,
                 ]
             stages[name] = (deps, [*stage.outputs, stage.record])
-    if all(s in params.studies for s in confirmation.STUDIES):
+    if params.confirmation is not None:
         outs = [*confirmation.OUTPUTS, confirmation.OUTPUTS[0] + PROV]
-        stages["verdicts"] = (confirmation.input_tables(), outs)
+        tables = confirmation.input_tables(params.confirmation.finished)
+        stages["verdicts"] = (tables, outs)
     return stages
 
 

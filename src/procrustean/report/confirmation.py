@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from procrustean.entries import Params
+from procrustean.entries import Confirmation, Params
 from procrustean.errors import UserError
 from procrustean.fileio import atomic_group, atomic_path
 from procrustean.paths import CURVES, REPORT_DIR, RUNS, VERDICTS_DIR
@@ -20,21 +20,6 @@ from procrustean.provenance import hash_inputs, now, stable_record, write_proven
 from procrustean.report import claims, collect, early_errors, headline, post_hoc, stats, tables
 from procrustean.report.stats import Interval, t_interval
 
-STUDIES = (
-    "confirm",
-    "confirm_ldam",
-    "confirm_drw",
-    "confirm_controls",
-    "confirm_mixup",
-    "confirm_remix",
-    "confirm_r10",
-)
-# Studies of the design that have not finished: their tests stay in Holm's
-# families, counted as p = 1 (so every adjusted p is at least what the full design can give),
-# and their rows read "pending". Empty it when they finish; dvc.yaml's verdicts stage lists
-# the judged studies' tables.
-PENDING = ("confirm_mixup", "confirm_remix")
-JUDGED = tuple(s for s in STUDIES if s not in PENDING)
 PENDING_VERDICT = "pending: {study} has not finished; Holm's correction counts it as p = 1"
 FORMATS = ("md", "tex", "csv")
 OUTPUTS = (
@@ -58,8 +43,16 @@ NOT_APPLICABLE_RATIO = "not applicable (over-fitting is judged at ratio 10 only)
 NOT_APPLICABLE_FIT = "not applicable (the balanced control's ce runs do not fit their classes)"
 OPPOSITE = "not reproduced (interval on the opposite side)"
 OPPOSITE_NOT_HOLM = "not reproduced (interval on the opposite side, not after Holm's correction)"
-EXPECTED_PAIRS = 15  # 3 subsets x 5 seeds per setting
-ACCURACY_TESTS = 11  # the top-1 comparisons fixed before the runs
+
+
+def design(params: Params) -> Confirmation:
+    """The confirmation design params.yaml declares (its ``confirmation`` block)."""
+    if params.confirmation is None:
+        raise UserError(
+            f"{params.source}: no confirmation: block; the verdicts judge the design it names "
+            "(see workflow/schemas/params.schema.yaml)"
+        )
+    return params.confirmation
 
 
 def combined_runs(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -312,23 +305,24 @@ def subset_interval(runs: pd.DataFrame, family: str, claim: claims.Claim) -> Int
     return t_interval(found.groupby("subset")["value"].mean())
 
 
-def check_complete(long: pd.DataFrame, studies: tuple[str, ...]) -> None:
-    """Refuse to judge an unfinished design: every tested claim has all its runs or pairs, and
-    over the confirmation studies (judged or pending) the accuracy family holds the
-    pre-registered tests."""
-    short = long[(long.n > 0) & (long.n != EXPECTED_PAIRS)]
+def check_complete(long: pd.DataFrame, design: Confirmation, studies: tuple[str, ...]) -> None:
+    """Refuse to judge an unfinished design: every tested claim has the design's runs or pairs,
+    and when ``studies`` (judged or pending) are the whole design, the accuracy family holds
+    the pre-registered tests."""
+    short = long[(long.n > 0) & (long.n != design.pairs)]
     if not short.empty:
         row = short.iloc[0]
         raise UserError(
-            f"{row.setting}: '{row.claim}' has {row.n} of {EXPECTED_PAIRS} runs or pairs; "
+            f"{row.setting}: '{row.claim}' has {row.n} of {design.pairs} runs or pairs; "
             "finish the confirmation studies first (procrustean status --study S)"
         )
     waiting = long.verdict.str.startswith("pending")
     tested = int(((long.holm_family == "accuracy") & ((long.n > 0) | waiting)).sum())
-    if set(studies) == set(STUDIES) and tested != ACCURACY_TESTS:
+    if set(studies) == set(design.studies) and tested != design.accuracy_tests:
         raise UserError(
-            f"the accuracy family has {tested} top-1 tests, not the {ACCURACY_TESTS} fixed "
-            "before the runs (docs/evidence.md); check the confirmation studies in params.yaml"
+            f"the accuracy family has {tested} top-1 tests, not the {design.accuracy_tests} "
+            "fixed before the runs (docs/evidence.md); check the confirmation studies in "
+            "params.yaml"
         )
 
 
@@ -342,8 +336,9 @@ def curves_path(study: str) -> str:
     return f"{REPORT_DIR.format(study=study)}/tables/{CURVES}"
 
 
-def input_tables(studies: tuple[str, ...] = JUDGED) -> list[str]:
-    """What the verdicts read: each study's runs table, then each study's curves."""
+def input_tables(studies: tuple[str, ...]) -> list[str]:
+    """What the verdicts read of ``studies`` (the design's finished ones): each study's runs
+    table, then each study's curves."""
     return [path(s) for path in (runs_path, curves_path) for s in studies]
 
 
@@ -366,15 +361,16 @@ def _rendered(wide: pd.DataFrame, long: pd.DataFrame, title: str) -> tuple[str, 
     return md, tex, long.to_csv(index=False)
 
 
-def write_verdicts(
-    params: Params, studies: tuple[str, ...] = JUDGED, pending: tuple[str, ...] = PENDING
-) -> list[str]:
-    """``procrustean verdicts``: read the studies' runs and curves tables, judge (``pending``:
-    studies of the design not yet finished), write the verdict tables and the per-epoch
-    early-error tables (md, tex, csv) and the README's headline table (md) under
-    results/confirmation/ with a provenance record."""
+def write_verdicts(params: Params, studies: tuple[str, ...] | None = None) -> list[str]:
+    """``procrustean verdicts``: read the runs and curves tables of ``studies`` (default: the
+    design's finished studies), judge them with the design's pending studies (those not in
+    ``studies``) in Holm's families, write the verdict tables and the per-epoch early-error
+    tables (md, tex, csv) and the README's headline table (md) under results/confirmation/
+    with a provenance record."""
     started = now()
-    pending = tuple(s for s in pending if s not in studies)
+    plan = design(params)
+    studies = plan.finished if studies is None else studies
+    pending = tuple(s for s in plan.pending if s not in studies)
     for study in (*studies, *pending):
         params.study(study)
     inputs = input_tables(studies)
@@ -392,7 +388,7 @@ def write_verdicts(
     last_decay = {s: max(e for e, _ in r.lr_decays) for s, r in recipes.items()}
     diagnostic = {s: r.diagnostic_per_class for s, r in recipes.items()}
     wide, long = verdicts(runs, curves, pending_tests(params, pending, studies))
-    check_complete(long, (*studies, *pending))
+    check_complete(long, plan, (*studies, *pending))
     texts = (
         *_rendered(wide, long, TITLE),
         *_rendered(*early_errors.early_errors_table(curves), early_errors.TITLE),
@@ -400,6 +396,7 @@ def write_verdicts(
         headline.headline_markdown(long, plateau_by_method(runs)),
     )
     resolved = {
+        **plan.record(),
         "studies": {s: params.study(s).record()[s] for s in studies},
         "pending": {s: params.study(s).record()[s] for s in pending},
     }

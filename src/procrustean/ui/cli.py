@@ -169,8 +169,8 @@ def _parser() -> argparse.ArgumentParser:
         "verdicts",
         help="the paper's claims judged over the confirmation studies together",
         description="Reads results/<study>/tables/runs.csv and curves.csv.gz of each finished "
-        "confirmation study (the unfinished ones, PENDING in procrustean.report.confirmation, "
-        "count as p = 1 in Holm's families); writes "
+        "study of params.yaml's confirmation design (its pending studies count as p = 1 in "
+        "Holm's families); writes "
         "results/confirmation/verdicts.{md,tex,csv} with a provenance record: Holm's correction "
         "within each family of claims across the studies, the subset-sign rule, over-fitting "
         "judged at ratio 10 only, the balanced control only where its ce runs fit.",
@@ -446,9 +446,10 @@ def _report(args: argparse.Namespace) -> None:
 
 def _verdicts(args: argparse.Namespace) -> None:
     from procrustean.config import load_params
-    from procrustean.report.confirmation import JUDGED, write_verdicts
+    from procrustean.report.confirmation import write_verdicts
 
-    outputs = write_verdicts(load_params(args.params), tuple(args.studies or JUDGED))
+    studies = tuple(args.studies) if args.studies else None
+    outputs = write_verdicts(load_params(args.params), studies)
     print(f"verdicts: {len(outputs)} files under {outputs[0].rsplit('/', 1)[0]}/")
 
 
