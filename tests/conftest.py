@@ -1,47 +1,15 @@
-"""Shared fixtures: the repository, params files to edit, and the CLI in a subprocess."""
+"""Shared fixtures: the repository's params (to read, or a copy to edit) and a folder with the
+smoke study's step split. Helpers the tests call are in tests/helpers."""
 
 from __future__ import annotations
 
 import copy
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from procrustean.config import load_params, resolve_params
-from procrustean.data.split import run_split
-from procrustean.entries import Params
-
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-IN_CI = os.environ.get("CI") == "true"
-
-
-def cli_env() -> dict[str, str]:
-    """Environment with the venv's tools first on PATH."""
-    env = dict(os.environ)
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    return env
-
-
-def run_cli(
-    *args: str, cwd: Path, check: bool = False, timeout: float = 600
-) -> subprocess.CompletedProcess:
-    """Run ``procrustean ARGS`` in ``cwd``."""
-    proc = subprocess.run(
-        [str(BIN / "procrustean"), *args],
-        cwd=cwd,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"procrustean {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc
+from tests.helpers import REPO, smoke_split, write_params
 
 
 @pytest.fixture(scope="session")
@@ -55,54 +23,12 @@ def params(repo_params: dict) -> dict:
     return copy.deepcopy(repo_params)
 
 
-def write_params(folder: Path, params: dict) -> Path:
-    path = folder / "params.yaml"
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
-    return path
-
-
-def fashion_mnist_available() -> bool:
-    from procrustean.data.sources import _fashion_mnist_folder
-
-    return _fashion_mnist_folder(None) is not None
-
-
-def require_fashion_mnist() -> None:
-    """Skip where the dataset cannot be had, but never in CI (setup installs it there)."""
-    if not fashion_mnist_available():
-        if IN_CI:
-            pytest.fail("Fashion-MNIST is missing in CI: scripts/setup.sh should have installed it")
-        pytest.skip("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
-
-
-def split_args(
-    profile: str = "step", ratio: str = "10", out: str = "split.json", summary: str = "summary.json"
-) -> list[str]:
-    """``procrustean split`` arguments for the smoke study's synthetic data."""
-    return ["split", "--study", "smoke", "--dataset", "synthetic", "--profile", profile,
-            "--ratio", ratio, "--out", out, "--summary", summary]  # fmt: skip
-
-
-def train_args(
-    method: str = "ce", seed: str = "0", checkpoint: str = "model.pt", history: str = "history.json"
-) -> list[str]:
-    """``procrustean train`` arguments: the smoke study on split.json, on the CPU, one thread."""
-    return ["train", "--study", "smoke", "--dataset", "synthetic", "--method", method,
-            "--seed", seed, "--split", "split.json", "--checkpoint", checkpoint,
-            "--history", history, "--device", "cpu", "--threads", "1"]  # fmt: skip
-
-
-def evaluate_args(checkpoint: str = "model.pt", out: str = "metrics.json") -> list[str]:
-    """``procrustean evaluate`` arguments for a smoke checkpoint made on split.json."""
-    return ["evaluate", "--dataset", "synthetic", "--split", "split.json",
-            "--checkpoint", checkpoint, "--out", out, "--device", "cpu", "--threads", "1"]  # fmt: skip
-
-
-def resolved(params: dict, source: str = "params.yaml") -> Params:
-    """A params dict validated, defaults filled and typed, as load_params returns it."""
-    return resolve_params(params, source, source)
-
-
-def smoke_split(profile: str, ratio: int, out: str, summary: str) -> dict:
-    """The smoke study's split of the synthetic data, from ./params.yaml."""
-    return run_split(load_params("params.yaml"), "smoke", "synthetic", profile, ratio, out, summary)
+@pytest.fixture
+def workdir(tmp_path: Path, params: dict, monkeypatch) -> Path:
+    """A folder with params.yaml (smoke study, 2 epochs) and the smoke step split."""
+    params["recipes"]["smoke"]["epochs"] = 2
+    params["recipes"]["smoke"]["drw_epoch"] = 1
+    write_params(tmp_path, params)
+    monkeypatch.chdir(tmp_path)
+    smoke_split("step", 10, "split.json", "split.summary.json")
+    return tmp_path

@@ -72,7 +72,7 @@ def _code_key(path: Path) -> str:
 
 
 # Packages that drive stages, keep books or talk to the user but never shape an output's content:
-# a stage's code is what its entry module imports outside them (tests/test_layout.py checks that
+# a stage's code is what its entry module imports outside them (tests/project/test_layout.py checks that
 # no stage imports them).
 NOT_STAGE_CODE = ("procrustean.checks", "procrustean.engines", "procrustean.ui")
 # The module each stage runs (the CLI calls it); its imports are the stage's code.

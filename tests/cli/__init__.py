@@ -1,0 +1,1 @@
+"""What a user types: bad input through every route, Snakemake's overrides, fuzzing, file faults, status."""

@@ -1,0 +1,1 @@
+"""The house: the wing rule, the documentation's links, the benchmark harness."""

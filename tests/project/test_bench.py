@@ -1,0 +1,97 @@
+"""The benchmark harness at tiny sizes: its JSON and Markdown are well-formed (not its speed)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO, cli_env
+
+pytestmark = pytest.mark.slow
+
+
+def _tiny_bench(out: Path, *extra: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--tiny", "--out-dir", str(out), *extra],
+        cwd=REPO,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def test_tiny_benchmark_writes_well_formed_results(tmp_path):
+    _tiny_bench(tmp_path)
+    result = json.loads((tmp_path / "bench.json").read_text())
+    assert result["mode"] == "tiny"
+    for key in ("bare", "peer", "ce", "mfw", "mixup", "ldam"):
+        assert result["throughput"]["img_per_s"][key] > 0
+    assert set(result["verdicts"]) == {
+        "engine_vs_bare",
+        "engine_vs_peer",
+        "overhead_mfw",
+        "overhead_mixup",
+        "overhead_ldam",
+        "overhead_diagnostics_paper_epoch",
+        "snakemake_dry_run",
+        "snakemake_dry_run_without_slurm",
+        "dvc_status",
+        "dvc_repro_noop",
+        "audit_table",
+    }
+    for v in result["verdicts"].values():
+        assert isinstance(v["met"], bool) and v["target"][:2] in (">=", "<=")
+    pipeline = result["pipeline"]
+    assert pipeline["study"] == "smoke" and pipeline["stages"] == 12  # run-config@smoke too
+    assert "audit ok" in pipeline["audit_table"]["last_line"]
+    assert pipeline["commit_named"]["stages"] == 4  # smoke's evaluations
+    assert pipeline["commit_named"]["one_write"] > 0
+    assert result["memory"]["train_peak_rss_mb"] > 50
+    md = (tmp_path / "bench.md").read_text()
+    assert md.startswith("# Benchmarks (tiny)")
+    assert md.count("\n| ") >= 12  # header + one row per figure
+    assert pipeline["slurm"] in md and "without_slurm" in md
+    again = _tiny_bench(tmp_path, "--only", "pipeline")
+    redone = json.loads((tmp_path / "bench.json").read_text())
+    assert redone["only"] == "pipeline" and "throughput ..." not in again.stderr
+    assert redone["throughput"] == result["throughput"] and redone["memory"] == result["memory"]
+    assert redone["pipeline"]["date"] and redone["pipeline"]["stages"] == 12
+    assert "Only the pipeline part ran then" in (tmp_path / "bench.md").read_text()
+
+
+def test_gpu_script_runs_every_code_path_on_the_cpu(tmp_path):
+    """The one-command GPU check (one run, K runs sharing a device, the deterministic switch,
+    the paper grid's GPU-hours) at seconds size on the CPU: ready for a lent GPU."""
+    out = tmp_path / "gpu.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/gpu_paper_recipe.py",
+            "--device",
+            "cpu",
+            "--tiny",
+            "--k",
+            "1,2",
+            "--out",
+            str(out),
+        ],  # fmt: skip
+        cwd=REPO,
+        env={**cli_env(), "PYTHONPATH": f"{REPO / 'src'}:{REPO}"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    rates = result["img_per_s"]
+    for key in ("bare_fp32", "ce_fp32", "mfw_fp32", "ce_amp", "ce_fp32_deterministic"):
+        assert rates[key] > 0, key
+    assert set(result["shared_gpu"]) == {"1", "2"} and min(result["shared_gpu"].values()) > 0
+    study = result["paper_study"]
+    assert study["training_images"] == 1_620_067_200
+    assert study["best_runs_per_gpu"] in (1, 2) and study["gpu_hours_at_best_k"] > 0

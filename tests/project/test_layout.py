@@ -1,0 +1,82 @@
+"""The package's wings: stage code never imports the checks, the engines' glue or the user
+interface, so editing those re-runs nothing; every other module a stage imports is stage code."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from procrustean import provenance
+from procrustean.provenance import NOT_STAGE_CODE, STAGE_ENTRY, is_stage_code, stage_code_files
+
+PACKAGE = Path(provenance.__file__).resolve().parent
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    """procrustean modules imported at module level (not inside functions)."""
+    tree = ast.parse(path.read_text())
+    found: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+    return {m for m in found if m.startswith("procrustean")}
+
+
+def _all_imports(path: Path) -> set[str]:
+    """procrustean modules imported anywhere in a file (inside functions too)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+    return {m for m in found if m.startswith("procrustean")}
+
+
+@pytest.mark.parametrize("stage", sorted(STAGE_ENTRY))
+def test_no_stage_reaches_a_wing(stage):
+    wings = [PACKAGE / w.removeprefix("procrustean.") for w in NOT_STAGE_CODE]
+    files = stage_code_files(stage)
+    assert files, stage
+    assert not [f for f in files if any(w in f.parents for w in wings)]
+
+
+def test_no_stage_code_module_imports_a_wing():
+    """The rule is about packages, with no exceptions: a module outside the wings that imported
+    one would pull code that never counts into a stage (the trainer reports progress through
+    procrustean.observers, which the wings implement; ``__main__`` only starts the CLI)."""
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = _module(path)
+        if not is_stage_code(name) or name == "procrustean.__main__":
+            continue
+        for imported in _all_imports(path):
+            if not is_stage_code(imported):
+                offenders.append(f"{name} imports {imported}")
+    assert offenders == []
+
+
+def test_the_cross_field_rules_are_stage_code():
+    """Which params are valid is decided beside the schema, and counts as every stage's code."""
+    for stage in STAGE_ENTRY:
+        assert PACKAGE / "params_rules.py" in stage_code_files(stage), stage
+
+
+def test_wings_are_packages_and_the_rule_names_them():
+    for wing in NOT_STAGE_CODE:
+        assert (PACKAGE / wing.removeprefix("procrustean.") / "__init__.py").is_file(), wing
+        # a module added to a wing later is left out without editing any list
+        assert not is_stage_code(f"{wing}.added_later") and not is_stage_code(wing)
+    assert is_stage_code("procrustean.train") and is_stage_code("procrustean.report.claims")
+    assert is_stage_code("procrustean.checksums")  # a prefix of a name is not its package
