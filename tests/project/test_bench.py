@@ -95,3 +95,25 @@ def test_gpu_script_runs_every_code_path_on_the_cpu(tmp_path):
     study = result["paper_study"]
     assert study["training_images"] == 1_620_067_200
     assert study["best_runs_per_gpu"] in (1, 2) and study["gpu_hours_at_best_k"] > 0
+
+
+def test_bookkeeping_benchmark_asks_each_question_with_nothing_to_do(tmp_path):
+    """The stand-ins carry the records their stages would write, so every engine finds nothing
+    to do at both scales; the table names each question and scale."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bookkeeping", "--tiny", "--repeats", "1",
+         "--out-dir", str(tmp_path)],
+        cwd=REPO, env=cli_env(), capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((tmp_path / "bookkeeping.json").read_text())
+    assert [p["study"] for p in result["scales"]] == ["smoke", "smoke_x2"]
+    small, large = result["scales"]
+    assert large["stages"] > small["stages"] > 10
+    for part in result["scales"]:
+        last = {k: v["last_line"] for k, v in part["figures"].items()}
+        assert last["snakemake_dry_run"].startswith("Nothing to be done"), last
+        assert last["dvc_status"] == last["dvc_repro_noop"] == "Data and pipelines are up to date."
+        assert "stale: 0;" in last["procrustean_status"], last
+    table = (tmp_path / "bookkeeping.md").read_text()
+    assert "| `procrustean status --study S` |" in table and "smoke_x2 (" in table

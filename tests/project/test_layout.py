@@ -80,3 +80,26 @@ def test_wings_are_packages_and_the_rule_names_them():
         assert not is_stage_code(f"{wing}.added_later") and not is_stage_code(wing)
     assert is_stage_code("procrustean.train") and is_stage_code("procrustean.report.claims")
     assert is_stage_code("procrustean.checksums")  # a prefix of a name is not its package
+
+
+TESTS = PACKAGE.parents[1] / "tests"
+READS_ANOTHER_TEST = {"tests.project.test_docs_links": {"tests.cli.test_bad_input"}}
+
+
+def test_tests_live_in_folders_and_import_only_helpers():
+    """Every test module sits in a folder that says what it tests; a test imports shared code
+    from tests.helpers, never from conftest or another test module (one documented exception:
+    the documentation test reads the bad-input table's cases)."""
+    assert not list(TESTS.glob("test_*.py")), "a test module outside the folders"
+    for path in TESTS.rglob("test_*.py"):
+        name = ".".join(path.relative_to(TESTS.parent).with_suffix("").parts)
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported.update(a.name for a in node.names)
+        bad = {
+            m for m in imported if m.startswith("tests.") and not m.startswith("tests.helpers")
+        } - READS_ANOTHER_TEST.get(name, set())
+        assert not bad, f"{name} imports {sorted(bad)}"
