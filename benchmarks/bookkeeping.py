@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import shutil
 import subprocess
 import tempfile
@@ -71,17 +72,18 @@ def _stand_in(path: str) -> None:
         out.write_bytes(os.urandom(256))
 
 
-PROFILE_LINE = "Using workflow specific profile"  # Snakemake's last line, whatever it decided
+DECISION = re.compile(r"^(Nothing to be done|total\s+\d+)")  # Snakemake's answer among its lines
 
 
 def ask(cmd: list[str], cwd: Path, repeats: int) -> dict:
-    """``timed``, with Snakemake's closing profile line left out of the last line kept."""
+    """``timed``; for Snakemake, the line that says what it would do ("Nothing to be done ..."
+    or its job total) is kept rather than its last line (a closing profile or metadata note)."""
     result = timed(cmd, cwd, repeats)
-    if result["last_line"].startswith(PROFILE_LINE):
+    if Path(cmd[0]).name == "snakemake":
         proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-        lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
-        kept = [ln for ln in lines if not ln.startswith(PROFILE_LINE)]
-        result["last_line"] = (kept[-1] if kept else "")[:200]
+        lines = [ln.strip() for ln in (proc.stdout + proc.stderr).splitlines()]
+        decided = [ln for ln in lines if DECISION.match(ln)]
+        result["last_line"] = (decided[-1] if decided else "no decision line")[:200]
     return result
 
 
@@ -180,7 +182,7 @@ def markdown(result: dict) -> str:
         )
         + ".",
         "",
-        "Last lines: "
+        "What each said: "
         + "; ".join(
             f'{p["study"]} {k}: "{p["figures"][k]["last_line"]}"' for p in parts for k in QUESTIONS
         ),
