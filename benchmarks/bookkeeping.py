@@ -26,7 +26,6 @@ import yaml
 from benchmarks.pipeline import BIN, copy_repo, timed
 from procrustean.checks.freshness import study_stages
 from procrustean.config import load_params
-from procrustean.engines.dvcsync import stage_files
 from procrustean.engines.run_config import write_run_configs
 from procrustean.fileio import write_json
 from procrustean.provenance import hash_inputs, stable_record, write_provenance
@@ -75,16 +74,11 @@ def _stand_in(path: str) -> None:
 DECISION = re.compile(r"^(Nothing to be done|total\s+\d+)")  # Snakemake's answer among its lines
 
 
-def ask(cmd: list[str], cwd: Path, repeats: int) -> dict:
-    """``timed``; for Snakemake, the line that says what it would do ("Nothing to be done ..."
-    or its job total) is kept rather than its last line (a closing profile or metadata note)."""
-    result = timed(cmd, cwd, repeats)
-    if Path(cmd[0]).name == "snakemake":
-        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-        lines = [ln.strip() for ln in (proc.stdout + proc.stderr).splitlines()]
-        decided = [ln for ln in lines if DECISION.match(ln)]
-        result["last_line"] = (decided[-1] if decided else "no decision line")[:200]
-    return result
+def decision(lines: list[str]) -> str:
+    """Snakemake's answer among its output lines ("Nothing to be done ..." or its job total),
+    rather than its last line (a closing profile or metadata note)."""
+    decided = [ln.strip() for ln in lines if DECISION.match(ln.strip())]
+    return decided[-1] if decided else "no decision line"
 
 
 def current_stand_ins(clone: Path, study: str) -> int:
@@ -109,14 +103,6 @@ def current_stand_ins(clone: Path, study: str) -> int:
         os.chdir(here)
 
 
-def _study_of(stage: str) -> str:
-    """The study a DVC stage name belongs to (``train-paper@...``, ``report@paper``)."""
-    group, _, tail = stage.partition("@")
-    if group in ("report", "run-config"):
-        return tail
-    return group.split("-", 1)[1] if "-" in group else ""  # verdicts: no study
-
-
 def measure(workdir: Path, study: str, scale: int, repeats: int) -> dict:
     """Stand-ins for the (scaled) study in a scratch copy, recorded by DVC, then each question
     timed ``repeats`` times (medians)."""
@@ -127,15 +113,20 @@ def measure(workdir: Path, study: str, scale: int, repeats: int) -> dict:
     generate_s = time.perf_counter() - t0
     commit = timed([str(BIN / "procrustean"), "dvc-commit"], clone, 1)
     params = load_params(clone / "params.yaml")
-    stages = [s for s in stage_files(params) if _study_of(s) == name]
+    stages = len(study_stages(params, name)) + 1  # and its run-config
     figures = {
-        key: ask([str(BIN / cmd[0]), *(c.format(study=name) for c in cmd[1:])], clone, repeats)
+        key: timed(
+            [str(BIN / cmd[0]), *(c.format(study=name) for c in cmd[1:])],
+            clone,
+            repeats,
+            pick=decision if cmd[0] == "snakemake" else None,
+        )
         for key, cmd in QUESTIONS.items()
     }
     return {
         "study": name,
         "scale": scale,
-        "stages": len(stages),
+        "stages": stages,
         "files": n_files,
         "generate_s": round(generate_s, 2),
         "dvc_commit_s": commit["median_s"],

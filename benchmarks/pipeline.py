@@ -10,6 +10,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from procrustean.config import load_params, study_runs, study_settings
@@ -171,8 +172,15 @@ def slurm_state() -> str:
     return "installed, controller running" if up else "installed, controller not running"
 
 
-def timed(cmd: list[str], cwd: Path, repeats: int, path: str | None = None) -> dict:
-    """Median wall time of a command over ``repeats`` runs, and its last output line."""
+def timed(
+    cmd: list[str],
+    cwd: Path,
+    repeats: int,
+    path: str | None = None,
+    pick: Callable[[list[str]], str] | None = None,
+) -> dict:
+    """Median wall time of a command over ``repeats`` runs, and its last output line (or the
+    line ``pick`` chooses from its output lines)."""
     env = dict(os.environ, PATH=path or f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     times, last = [], ""
     for _ in range(repeats):
@@ -182,7 +190,7 @@ def timed(cmd: list[str], cwd: Path, repeats: int, path: str | None = None) -> d
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr[-2000:]}")
         out = (proc.stdout + proc.stderr).strip().splitlines()
-        last = out[-1] if out else ""
+        last = pick(out) if pick else (out[-1] if out else "")
     return {
         "median_s": round(statistics.median(times), 2),
         "samples_s": [round(t, 2) for t in times],

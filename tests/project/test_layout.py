@@ -19,29 +19,27 @@ def _module(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _imported(nodes, prefix: str = "procrustean") -> set[str]:
+    """Absolute imports among ``nodes`` (modules, and ``module.name`` for each name taken from
+    one) that start with ``prefix``."""
+    found: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+    return {m for m in found if m.startswith(prefix)}
+
+
 def _top_level_imports(path: Path) -> set[str]:
     """procrustean modules imported at module level (not inside functions)."""
-    tree = ast.parse(path.read_text())
-    found: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            found.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found.add(node.module)
-            found.update(f"{node.module}.{a.name}" for a in node.names)
-    return {m for m in found if m.startswith("procrustean")}
+    return _imported(ast.parse(path.read_text()).body)
 
 
-def _all_imports(path: Path) -> set[str]:
-    """procrustean modules imported anywhere in a file (inside functions too)."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found.add(node.module)
-            found.update(f"{node.module}.{a.name}" for a in node.names)
-    return {m for m in found if m.startswith("procrustean")}
+def _all_imports(path: Path, prefix: str = "procrustean") -> set[str]:
+    """Modules imported anywhere in a file (inside functions too) that start with ``prefix``."""
+    return _imported(ast.walk(ast.parse(path.read_text())), prefix)
 
 
 @pytest.mark.parametrize("stage", sorted(STAGE_ENTRY))
@@ -93,13 +91,10 @@ def test_tests_live_in_folders_and_import_only_helpers():
     assert not list(TESTS.glob("test_*.py")), "a test module outside the folders"
     for path in TESTS.rglob("test_*.py"):
         name = ".".join(path.relative_to(TESTS.parent).with_suffix("").parts)
-        imported = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                imported.add(node.module)
-            elif isinstance(node, ast.Import):
-                imported.update(a.name for a in node.names)
+        allowed = ("tests.helpers", *READS_ANOTHER_TEST.get(name, ()))
         bad = {
-            m for m in imported if m.startswith("tests.") and not m.startswith("tests.helpers")
-        } - READS_ANOTHER_TEST.get(name, set())
+            m
+            for m in _all_imports(path, "tests.")
+            if not any(m == a or m.startswith(f"{a}.") for a in allowed)
+        }
         assert not bad, f"{name} imports {sorted(bad)}"
