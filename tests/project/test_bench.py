@@ -117,3 +117,37 @@ def test_bookkeeping_benchmark_asks_each_question_with_nothing_to_do(tmp_path):
         assert "stale: 0;" in last["procrustean_status"], last
     table = (tmp_path / "bookkeeping.md").read_text()
     assert "| `procrustean status --study S` |" in table and "smoke_x2 (" in table
+
+
+def test_first_command_breakdown_accounts_for_each_run(tmp_path):
+    """One epoch a run: no phase is negative (the diagnostics are inside the epochs, the
+    epochs inside the run), SGD outweighs the diagnostics, and the projection's job-seconds
+    are the sum of its parts."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.first_command",
+            "--epochs",
+            "1",
+            "--repeats",
+            "1",
+            "--out-dir",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((tmp_path / "first_command.json").read_text())
+    assert set(result["phases"]) == {"ce/portable", "ce/native", "mfw/portable", "mfw/native"}
+    for run in result["phases"].values():
+        phases = [run[p] for p in ("imports", "setup", "sgd", "diagnostics", "outputs")]
+        assert min(phases) >= 0 and run["sgd"] > run["diagnostics"] > 0
+    proj = result["projection"]
+    assert sum(proj["job_seconds"].values()) == pytest.approx(proj["job_seconds_total"])
+    assert proj["two_core_floor_min"] > 0 and result["portable_over_native"] > 0
+    assert (tmp_path / "first_command.md").read_text().startswith("# Where the first command")
