@@ -82,6 +82,7 @@ STAGE_ENTRY = {
     "evaluate": "procrustean.evaluate",
     "report": "procrustean.report.build",
     "verdicts": "procrustean.report.confirmation",
+    "paper-counts": "procrustean.report.paper_counts",
 }
 
 

@@ -22,6 +22,13 @@ def select_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def deterministic_eager_kernels() -> None:
+    """What ``torch.use_deterministic_algorithms(True)`` does for eager kernels, without its
+    import of ``torch._inductor`` (about 2 s of every CPU job's start): that import only sets
+    the compiler's copy of the flag, and no stage compiles."""
+    torch._C._set_deterministic_algorithms(True, warn_only=False)
+
+
 def configure(device: torch.device, threads: int | None, deterministic: bool = False) -> None:
     """A fixed thread count; deterministic algorithms on the CPU always, on CUDA when asked
     (deterministic cuDNN, no TF32, no autotuning), fast kernels on CUDA otherwise."""
@@ -29,7 +36,7 @@ def configure(device: torch.device, threads: int | None, deterministic: bool = F
         torch.set_num_threads(threads)
         os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     if device.type == "cpu":
-        torch.use_deterministic_algorithms(True)
+        deterministic_eager_kernels()
         return
     fast = not deterministic
     if deterministic:

@@ -213,9 +213,14 @@ def test_heldout_table_marks_the_best_method():
     assert wide.loc["mfw", "all settings"].endswith("(chosen)")
 
 
-def test_subsets_are_datasets_that_differ_only_in_seed():
+def test_subsets_are_datasets_that_differ_only_in_seed_and_class_order():
     base = {"source": "fashion_mnist", "num_classes": 10, "max_per_class": 150, "seed": 0}
-    raw = {"fm_s0": base, "fm_s1": {**base, "seed": 1}, "fm_big": {**base, "max_per_class": 300}}
+    order = [1, 3, 5, 7, 9, 0, 2, 4, 6, 8]
+    raw = {
+        "fm_s0": base,
+        "fm_s1": {**base, "seed": 1, "class_order": order},  # other minors: same family
+        "fm_big": {**base, "max_per_class": 300},
+    }
     entries = {name: resolve_entry("dataset", entry, name) for name, entry in raw.items()}
     assert dataset_family(entries) == {
         "fm_s0": "fm",

@@ -136,3 +136,20 @@ def test_sigkill_mid_epoch_then_resume_is_byte_identical(workdir, params):
     assert (workdir / "killed/history.json").read_bytes() == (
         workdir / "whole/history.json"
     ).read_bytes()
+
+
+def test_cpu_jobs_run_deterministic_kernels_without_importing_the_compiler():
+    """A CPU job turns deterministic algorithms on (the flag eager kernels read) and does not pay
+    for torch._inductor's import, which torch.use_deterministic_algorithms would do."""
+    code = (
+        "import sys, torch\n"
+        "from procrustean.runtime import configure\n"
+        "assert not torch.are_deterministic_algorithms_enabled()\n"
+        "configure(torch.device('cpu'), 1)\n"
+        "print(torch.are_deterministic_algorithms_enabled(), 'torch._inductor' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [str(BIN / "python"), "-c", code], env=cli_env(), capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "False"]

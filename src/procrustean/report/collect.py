@@ -38,12 +38,16 @@ def _read(path: str) -> dict:
     return read_json(path)
 
 
+SUBSET_KEYS = ("seed", "class_order")  # what may differ between the subsets of one family
+
+
 def dataset_family(entries: dict[str, Dataset]) -> dict[str, str]:
     """Dataset name -> the name of its family: datasets whose entries differ only in ``seed``
-    share one (their common name without a trailing ``_s<seed>``); others keep their own."""
+    and ``class_order`` (which images, which classes are minor) share one (their common name
+    without a trailing ``_s<seed>``); others keep their own."""
     datasets = list(entries)
     key = {
-        d: repr(sorted((k, v) for k, v in entries[d].resolved.items() if k != "seed"))
+        d: repr(sorted((k, v) for k, v in entries[d].resolved.items() if k not in SUBSET_KEYS))
         for d in datasets
     }
     out = {}

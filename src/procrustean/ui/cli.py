@@ -185,6 +185,16 @@ def _parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_verdicts)
 
     s = sub.add_parser(
+        "paper-counts",
+        help="MFW judged at the paper's image counts (the counts_* studies)",
+        description="Reads results/<study>/tables/runs.csv and curves.csv.gz of the paper-count "
+        "studies whose reports exist; judges those with every run of their grid, the rest "
+        "'pending' (p = 1 in Holm's families), by the plan registered in docs/evidence.md; "
+        "writes results/paper_counts/verdicts.{md,csv} with a provenance record.",
+    )
+    s.set_defaults(func=_paper_counts)
+
+    s = sub.add_parser(
         "audit",
         help="re-hash an output and everything it was made from",
         description="Exit 0: every file matches its record; 1: a file present here differs from "
@@ -451,6 +461,14 @@ def _verdicts(args: argparse.Namespace) -> None:
     studies = tuple(args.studies) if args.studies else None
     outputs = write_verdicts(load_params(args.params), studies)
     print(f"verdicts: {len(outputs)} files under {outputs[0].rsplit('/', 1)[0]}/")
+
+
+def _paper_counts(args: argparse.Namespace) -> None:
+    from procrustean.config import load_params
+    from procrustean.report.paper_counts import write_paper_counts
+
+    outputs = write_paper_counts(load_params(args.params))
+    print(f"paper-counts: {len(outputs)} files under {outputs[0].rsplit('/', 1)[0]}/")
 
 
 def _audit(args: argparse.Namespace) -> int:

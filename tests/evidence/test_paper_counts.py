@@ -1,0 +1,129 @@
+"""The paper-count verdicts (report/paper_counts.py) on frames built so that the right answer is
+known: a study is judged only with its whole grid, pending tests count as p = 1 in Holm's
+family, one class that carries an effect is named, and a claim without its control says so."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from procrustean.report import paper_counts as pc
+from procrustean.report import stats
+from tests.helpers import resolved
+
+FAMILY = "fashion_mnist_5k-step-r100"
+
+
+def step_runs(gain_on: dict[int, float], subsets=(500, 501, 502), seeds=range(13)) -> pd.DataFrame:
+    """ce and mfw runs of counts_step: ce scores 50 + c on class c, mfw adds ``gain_on[c]``
+    (with a little pair-to-pair noise)."""
+    rows = []
+    for subset in subsets:
+        for seed in seeds:
+            i = subset * 100 + seed
+            for method in ("ce", "mfw"):
+                row = {
+                    "setting": f"fashion_mnist_5k_s{subset}-step-r100",
+                    "family": FAMILY,
+                    "subset": subset,
+                    "seed": seed,
+                    "method": method,
+                }
+                for c in range(10):
+                    noise = 0.2 * ((i * 7 + c) % 5 - 2) if c in gain_on else 0.0
+                    gain = gain_on.get(c, 0.0) + noise if method == "mfw" else 0.0
+                    row[f"class_{c}"] = 50.0 + c + gain
+                row["top1"] = sum(row[f"class_{c}"] for c in range(10)) / 10
+                row["group_minor"] = sum(row[f"class_{c}"] for c in range(5, 10)) / 5
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def flat_curves(runs: pd.DataFrame, last_decay: int = 28, epochs: int = 32) -> pd.DataFrame:
+    """Every run's groups flat after the last decay."""
+    rows = [
+        {
+            "setting": r.setting,
+            "family": r.family,
+            "method": r.method,
+            "seed": r.seed,
+            "epoch": e,
+            "class": c,
+            "group": "major" if c < 5 else "minor",
+            "count": 5000 if c < 5 else 50,
+            "train_acc": 0.9,
+        }
+        for r in runs.itertuples()
+        for e in range(last_decay + 1, epochs + 1)
+        for c in range(10)
+    ]
+    return pd.DataFrame(rows)
+
+
+RECIPES = {s: (28, 100) for s in pc.STUDIES}
+
+
+def judge(runs: pd.DataFrame) -> pd.DataFrame:
+    tables, curves = {"counts_step": runs}, {"counts_step": flat_curves(runs)}
+    return pc.accuracy_family(tables, curves, {"counts_step"}, RECIPES)
+
+
+def test_a_study_is_judged_only_with_every_run_of_its_grid(params):
+    loaded = resolved(params)
+    full = step_runs({c: 1.0 for c in range(10)})
+    assert pc.expected_runs(loaded, "counts_step") == len(full) == 78
+    assert pc.finished(loaded, {"counts_step": full}) == {"counts_step"}
+    assert pc.finished(loaded, {"counts_step": full.iloc[:-1]}) == set()
+
+
+def test_pending_tests_count_as_p_one_in_the_accuracy_family():
+    table = judge(step_runs({c: 2.0 for c in range(5, 10)}))  # +2 on each minor class
+    assert len(table) == len(pc.ACCURACY) == 6
+    top1 = table.iloc[0]
+    assert top1.n == 39 and top1["mean"] == pytest.approx(1.0, abs=0.05)
+    # Holm over six p-values, five of them 1: the tested one is multiplied by 6
+    assert top1.holm_p == pytest.approx(min(1.0, 6 * top1.p))
+    assert top1.verdict == "reproduced" and top1.plateaued == "78/78"
+    assert top1.decided_by == "none"
+    assert table.iloc[1].verdict.startswith("pending: counts_exp")
+    assert table.iloc[5].claim.startswith("MFW improves minor group's accuracy")
+    assert table.iloc[5]["mean"] == pytest.approx(2.0, abs=0.1)  # the minor group alone
+
+
+def test_a_top1_verdict_that_one_class_carries_names_it():
+    table = judge(step_runs({6: 10.0}))  # +1 top-1, all of it from class 6
+    top1 = table.iloc[0]
+    assert top1["mean"] == pytest.approx(1.0, abs=0.05)
+    assert top1.verdict == "reproduced (decided by class 6)"
+
+
+def test_the_mechanism_claims_without_a_balanced_control_say_so():
+    runs = step_runs({c: 1.0 for c in range(10)}).assign(progress_gap=0.1)
+    frame = pc.mechanism_family(
+        {"counts_step": runs}, {"counts_step": flat_curves(runs)}, {"counts_step"}
+    )
+    step = frame[frame.study == "counts_step"].set_index("claim")
+    assert step.loc[pc.AGAINST_BALANCED.name].verdict == pc.NO_CONTROL
+    assert step.loc["over-fitting is induced by imbalance, not by few images alone"].verdict == (
+        pc.NO_CONTROL
+    )
+    assert pc.FIXED_SHARE not in step.index  # the fixed 0.5 rule is not used here
+    gap = step.loc["under-fitting: major classes are fit first"]
+    assert gap.n == 39 and gap.verdict == "reproduced"  # 0.1 in every ce run
+    others = frame[frame.study != "counts_step"]
+    assert others.verdict.str.startswith("pending").all() and others.holm_p.isna().all()
+    tested = frame[frame.n > 0]
+    assert gap.holm_p == pytest.approx(
+        stats.holm([*tested.p.tolist(), *[1.0] * len(others)])[list(tested.claim).index(gap.name)]
+    )
+
+
+def test_the_curve_has_one_point_per_minor_count(params):
+    loaded = resolved(params)
+    runs = step_runs({c: 1.0 for c in range(10)})
+    points = pc.curve(loaded, {"counts_step": runs}, {"counts_step"})
+    assert list(points["minor images"]) == [5, 20, 50]
+    assert list(points.study) == list(pc.CURVE)
+    step = points.set_index("study").loc["counts_step"]
+    assert step.pairs == 39 and step["top-1"].startswith("+1.00")
+    assert points.set_index("study").loc["counts_mid", "top-1"] == "pending"
