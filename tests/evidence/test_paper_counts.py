@@ -71,9 +71,11 @@ def judge(runs: pd.DataFrame) -> pd.DataFrame:
 def test_a_study_is_judged_only_with_every_run_of_its_grid(params):
     loaded = resolved(params)
     full = step_runs({c: 1.0 for c in range(10)})
-    assert pc.expected_runs(loaded, "counts_step") == len(full) == 78
+    assert len(full) == 78
     assert pc.finished(loaded, {"counts_step": full}) == {"counts_step"}
     assert pc.finished(loaded, {"counts_step": full.iloc[:-1]}) == set()
+    twice = pd.concat([full.iloc[:-1], full.iloc[:1]])  # 78 rows, one run missing
+    assert pc.finished(loaded, {"counts_step": twice}) == set()
 
 
 def test_pending_tests_count_as_p_one_in_the_accuracy_family():
@@ -97,25 +99,98 @@ def test_a_top1_verdict_that_one_class_carries_names_it():
     assert top1.verdict == "reproduced (decided by class 6)"
 
 
-def test_the_mechanism_claims_without_a_balanced_control_say_so():
+def test_mechanism_tests_wait_for_the_control_and_a_setting_without_one_says_so():
     runs = step_runs({c: 1.0 for c in range(10)}).assign(progress_gap=0.1)
     frame = pc.mechanism_family(
-        {"counts_step": runs}, {"counts_step": flat_curves(runs)}, {"counts_step"}
+        {"counts_step": runs}, {"counts_step": flat_curves(runs)}, {"counts_step"}, RECIPES
     )
+    claims_of = {c.name for c in pc.mechanism_claims()}
+    assert not claims_of & set(pc.REPLACED)  # the fixed 0.5 and the premise-free gap are gone
     step = frame[frame.study == "counts_step"].set_index("claim")
-    assert step.loc[pc.AGAINST_BALANCED.name].verdict == pc.NO_CONTROL
-    assert step.loc["over-fitting is induced by imbalance, not by few images alone"].verdict == (
-        pc.NO_CONTROL
-    )
-    assert pc.FIXED_SHARE not in step.index  # the fixed 0.5 rule is not used here
+    assert step.loc[pc.AGAINST_BALANCED.name].verdict.startswith("pending: counts_balanced")
+    assert step.loc[pc.OVERFIT_CONTROL].verdict.startswith("pending: counts_balanced")
+    mid = frame[frame.study == "counts_mid"].set_index("claim")
+    assert mid.loc[pc.AGAINST_BALANCED.name].verdict == pc.NO_CONTROL  # no 2k control, ever
     gap = step.loc["under-fitting: major classes are fit first"]
     assert gap.n == 39 and gap.verdict == "reproduced"  # 0.1 in every ce run
-    others = frame[frame.study != "counts_step"]
-    assert others.verdict.str.startswith("pending").all() and others.holm_p.isna().all()
-    tested = frame[frame.n > 0]
-    assert gap.holm_p == pytest.approx(
-        stats.holm([*tested.p.tolist(), *[1.0] * len(others)])[list(tested.claim).index(gap.name)]
+    # Holm over every test the design makes: the measured ones and the pending ones at p = 1;
+    # the mid point's two control claims are not tests
+    in_family = len(frame) - 2
+    p = frame.p.fillna(1.0).where(frame.verdict != pc.NO_CONTROL).dropna()
+    assert len(p) == in_family
+    position = list(p.index).index(
+        frame.index[(frame.study == "counts_step") & (frame.claim == gap.name)][0]
     )
+    assert gap.holm_p == pytest.approx(stats.holm(p.tolist())[position])
+
+
+def with_control(fit_minor: list[float]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """counts_step's ce runs and a balanced control per (subset, seed) whose minor classes end
+    at ``fit_minor[k]`` clean training accuracy (k: the run's position, cycling)."""
+    runs = step_runs({}, seeds=range(2)).assign(
+        bottom_classes="5 6 7 8 9", overfit_gap=0.3, progress_gap=0.1
+    )
+    imbalanced = runs[runs.method == "ce"]
+    control = imbalanced.assign(
+        setting=imbalanced.setting.str.replace("-step-", "-balanced-"),
+        family="fashion_mnist_5k-balanced-r100",
+        overfit_gap=0.1,
+    )
+    curves = []  # epoch 1 (the first quarter) and the last, 32
+    for k, r in enumerate(control.itertuples()):
+        for c, epoch in ((c, e) for c in range(10) for e in (1, 32)):
+            curves.append(
+                {
+                    "setting": r.setting,
+                    "family": r.family,
+                    "method": "ce",
+                    "seed": r.seed,
+                    "epoch": epoch,
+                    "class": c,
+                    "group": "x",
+                    "count": 50,
+                    "train_acc": fit_minor[k % len(fit_minor)],
+                    "to_major": None if c < 5 else 0.1,
+                }
+            )
+    for r in imbalanced.itertuples():
+        for c, epoch in ((c, e) for c in range(10) for e in (1, 32)):
+            curves.append(
+                {
+                    "setting": r.setting,
+                    "family": r.family,
+                    "method": "ce",
+                    "seed": r.seed,
+                    "epoch": epoch,
+                    "class": c,
+                    "group": "x",
+                    "count": 5000 if c < 5 else 50,
+                    "train_acc": 0.99,
+                    "to_major": None if c < 5 else 0.6,
+                }
+            )
+    return pd.concat([runs, control], ignore_index=True), pd.DataFrame(curves)
+
+
+def judge_with_control(fit_minor: list[float]) -> pd.DataFrame:
+    both, curves = with_control(fit_minor)
+    tables = {
+        "counts_step": both[~both.family.str.contains("balanced")],
+        "counts_balanced": both[both.family.str.contains("balanced")],
+    }
+    frames = {s: curves[curves.setting.isin(t.setting)] for s, t in tables.items()}
+    frame = pc.mechanism_family(tables, frames, {"counts_step", "counts_balanced"}, RECIPES)
+    return frame[frame.study == "counts_step"].set_index("claim")
+
+
+def test_over_fitting_is_judged_only_where_every_control_fits_its_classes():
+    fits = judge_with_control([0.97])
+    assert fits.loc[pc.OVERFIT_CONTROL].premise == "6/6 controls fit"
+    assert fits.loc[pc.OVERFIT_CONTROL]["mean"] == pytest.approx(0.2)  # 0.3 - 0.1
+    assert fits.loc[pc.AGAINST_BALANCED.name]["mean"] == pytest.approx(0.5)  # 0.6 - 0.1
+    one_short = judge_with_control([0.97, 0.97, 0.90])
+    assert one_short.loc[pc.OVERFIT_CONTROL].verdict == pc.PREMISE_FAILS.format(fit="4 of 6")
+    assert one_short.loc[pc.AGAINST_BALANCED.name].n == 6  # its rule needs no premise
 
 
 def test_the_curve_has_one_point_per_minor_count(params):

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from procrustean.config import study_runs
 from procrustean.entries import Params
 from procrustean.fileio import atomic_group, atomic_path
 from procrustean.provenance import hash_inputs, now, stable_record, write_provenance
@@ -64,7 +65,6 @@ ACCURACY = (  # family A, registered 2026-12-03
 MECHANISM_STUDIES = ("counts_step", "counts_exp", "counts_mid")  # ce and mfw, per setting
 CONTROL = "counts_balanced"  # the balanced control of the 5k subsets (step and exp)
 CURVE = ("confirm", "counts_mid", "counts_step")  # step 100 at 5, 20 and 50 minor images
-FIXED_SHARE = "minor data are classified into the major classes early"  # replaced, below
 AGAINST_BALANCED = claims.Claim(
     "minor data go to the major classes more than under balance",
     "share of the minor classes' clean images predicted as a major class, first quarter, "
@@ -74,20 +74,26 @@ AGAINST_BALANCED = claims.Claim(
     None,
     True,
 )
+CONTROLLED = ("counts_step", "counts_exp")  # the mechanism studies the control pairs with
+OVERFIT_CONTROL = "over-fitting is induced by imbalance, not by few images alone"
+REPLACED = (  # registered rules that the revised ones replace here
+    "minor data are classified into the major classes early",  # a fixed 0.5: AGAINST_BALANCED
+    "over-fitting: minor classes generalise worse than they fit",  # no premise: OVERFIT_CONTROL
+)
 PENDING = "pending: {study} has not finished; Holm's correction counts it as p = 1"
-PREMISE_FAILS = "premise fails (the balanced control's ce runs do not fit their classes)"
+PREMISE_FAILS = "premise fails ({fit} balanced control ce runs fit their classes)"
 NO_CONTROL = "not tested in this setting (no balanced control)"
 
 
-def expected_runs(params: Params, study: str) -> int:
-    """The runs ``study``'s grid names."""
-    s = params.study(study)
-    return len(s.datasets) * len(s.profiles) * len(s.ratios) * len(s.methods) * len(s.seeds)
-
-
 def finished(params: Params, tables: dict[str, pd.DataFrame]) -> set[str]:
-    """The studies whose runs table holds every run of their grid."""
-    return {s for s, runs in tables.items() if len(runs) == expected_runs(params, s)}
+    """The studies whose runs table holds every run (setting, method, seed) of their grid."""
+    done = set()
+    for study, runs in tables.items():
+        present = set(zip(runs.setting, runs.method, runs.seed, strict=True))
+        wanted = {(r.setting.name, r.method, r.seed) for r in study_runs(params, study)}
+        if wanted <= present:
+            done.add(study)
+    return done
 
 
 def family_of(runs: pd.DataFrame) -> str:
@@ -102,26 +108,64 @@ def plateau_share(curves: pd.DataFrame, methods: list[str], last_decay: int, per
     return f"{int(flat.plateaued.sum())}/{len(flat)}"
 
 
-def _tested_row(test: Test, runs: pd.DataFrame) -> dict:
-    claim = test.claim
-    found = claims.claim_values(runs, family_of(runs), claim)
+def _measured(found: pd.DataFrame, claim: claims.Claim) -> dict:
+    """Interval, p-values, wins and the subset-sign check of a claim's values."""
     values = found["value"].astype(float)
     ci = t_interval(values)
-    row = {
+    wins = (values > claim.null) if claim.greater else (values < claim.null)
+    return {
         "n": ci.n,
         "mean": ci.mean,
         "ci_low": ci.low,
         "ci_high": ci.high,
-        "p": stats.t_test_p(values),
-        "wilcoxon_p": stats.wilcoxon_p(values),
-        "wins": int((values > 0).sum()),
-        "detectable": stats.detectable_effect(values),
+        "p": stats.t_test_p(values, claim.null),
+        "wilcoxon_p": stats.wilcoxon_p(values, claim.null),
+        "wins": int(wins.sum()),
+        "detectable": stats.detectable_effect(values - claim.null),
         "subsets_agree": claims.subsets_agree(found, claim),
-        "decided_by": "-",
     }
-    if test.column == "top1" and post_hoc.class_columns(runs):
-        row["decided_by"] = post_hoc.sensitivity_summary(runs, test.method, test.base)["decided_by"]
-    return row
+
+
+def _holm(p: pd.Series) -> list[float]:
+    """Holm's p over a family; a test without a p (fewer than 2 values) counts as p = 1."""
+    return stats.holm(p.fillna(1.0).tolist())
+
+
+def _verdict(row: pd.Series, claim: claims.Claim, holm_p: float | None = None) -> str:
+    ci = Interval(row["mean"], row.ci_low, row.ci_high, int(row.n))
+    return claims.verdict(
+        ci, claim, row.holm_p if holm_p is None else holm_p, bool(row.subsets_agree)
+    )
+
+
+def _left_out(runs: pd.DataFrame, test: Test, c: int) -> pd.DataFrame:
+    """The test's paired top-1 values with class ``c`` left out, with their subsets."""
+    diff = post_hoc.paired_top1(runs, test.method, test.base, left_out=c)
+    return diff.rename("value").reset_index()[["subset", "seed", "value"]]
+
+
+def deciding_classes(frame: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> list[str]:
+    """Per family A row: the classes whose leaving out changes the row's verdict (its
+    interval, its Holm's p with the new p in the family, or the subset signs), as text."""
+    out = []
+    for i, row in frame.iterrows():
+        test = ACCURACY[i]
+        runs = tables.get(test.study)
+        if test.column != "top1" or row.n == 0 or runs is None:
+            out.append("-")
+            continue
+        deciding = []
+        for col in post_hoc.class_columns(runs):
+            c = int(col[6:])
+            found = _left_out(runs, test, c)
+            alt = pd.Series(_measured(found, test.claim))
+            p = frame.p.copy()
+            p.iloc[i] = alt.p
+            alt["holm_p"] = _holm(p)[i]
+            if _verdict(alt, test.claim) != row.verdict:
+                deciding.append(str(c))
+        out.append(" ".join(deciding) or "none")
+    return out
 
 
 def accuracy_family(
@@ -130,8 +174,9 @@ def accuracy_family(
     done: set[str],
     recipes: dict[str, tuple[int, int]],
 ) -> pd.DataFrame:
-    """Family A: one row per registered test, Holm's p over all six (pending ones at p = 1).
-    ``recipes``: study -> (last decay epoch, diagnostic images a class)."""
+    """Family A: one row per registered test, Holm's p over all six (pending ones at p = 1),
+    each with the classes that decide it and its runs' plateau share. ``recipes``: study ->
+    (last decay epoch, diagnostic images a class)."""
     rows = []
     for test in ACCURACY:
         base = {"study": test.study, "claim": test.claim.name, "measure": test.claim.measure}
@@ -139,22 +184,22 @@ def accuracy_family(
             rows.append(base | {"n": 0, "p": 1.0, "verdict": PENDING.format(study=test.study)})
             continue
         runs = tables[test.study]
-        row = base | {"setting": family_of(runs)} | _tested_row(test, runs)
+        found = claims.claim_values(runs, family_of(runs), test.claim)
+        row = base | {"setting": family_of(runs)} | _measured(found, test.claim)
         row["plateaued"] = plateau_share(
             curves[test.study], [test.method, test.base], *recipes[test.study]
         )
         rows.append(row)
     frame = pd.DataFrame(rows)
-    frame["holm_p"] = stats.holm(frame.p.tolist())
+    frame["holm_p"] = _holm(frame.p)
     for i, row in frame.iterrows():
-        if row.n == 0:
-            frame.loc[i, ["p", "holm_p"]] = float("nan")
-            continue
-        ci = Interval(row["mean"], row.ci_low, row.ci_high, int(row.n))
-        verdict = claims.verdict(ci, ACCURACY[i].claim, row.holm_p, bool(row.subsets_agree))
+        if row.n > 0:
+            frame.loc[i, "verdict"] = _verdict(row, ACCURACY[i].claim)
+    frame["decided_by"] = deciding_classes(frame, tables)
+    for i, row in frame.iterrows():
         if row.decided_by not in ("-", "none"):
-            verdict += f" (decided by class {row.decided_by})"
-        frame.loc[i, "verdict"] = verdict
+            frame.loc[i, "verdict"] = f"{row.verdict} (decided by class {row.decided_by})"
+    frame.loc[frame.n == 0, ["p", "holm_p"]] = float("nan")
     return frame
 
 
@@ -170,77 +215,103 @@ def _against_balanced(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
     return runs
 
 
+def premise(runs: pd.DataFrame, curves: pd.DataFrame, family: str) -> tuple[int, int]:
+    """(fit, paired): the imbalanced ce runs of ``family`` whose balanced control (same subset
+    and seed) ends at 95% clean training accuracy or more on the imbalanced run's bottom
+    classes, and how many have a control."""
+    control = runs[(runs.family == claims.control_family(family)) & (runs.method == "ce")]
+    control = control.set_index(["subset", "seed"])
+    fit = paired = 0
+    for run in runs[(runs.family == family) & (runs.method == "ce")].itertuples():
+        if (run.subset, run.seed) not in control.index:
+            continue
+        paired += 1
+        classes = [int(c) for c in str(run.bottom_classes).split()]
+        setting = control.loc[(run.subset, run.seed), "setting"]
+        acc = confirmation._final_clean_accuracy(curves, setting, run.seed, classes)
+        fit += int(acc >= confirmation.FIT)
+    return fit, paired
+
+
+def mechanism_claims() -> list[claims.Claim]:
+    """Family C's claims: the registered mechanism claims on ce and mfw, with the revised
+    minor-to-major rule in place of the fixed 0.5 and over-fitting judged through the control."""
+    kept = [c for c in claims.claims(["ce", "mfw"]) if c.column != "top1"]
+    return [c for c in kept if c.name not in REPLACED] + [AGAINST_BALANCED]
+
+
+def _needs_control(claim: claims.Claim) -> bool:
+    return claim.control or claim.column == "to_major_vs_balanced"
+
+
 def mechanism_family(
-    tables: dict[str, pd.DataFrame], curves: dict[str, pd.DataFrame], done: set[str]
+    tables: dict[str, pd.DataFrame],
+    curves: dict[str, pd.DataFrame],
+    done: set[str],
+    recipes: dict[str, tuple[int, int]],
 ) -> pd.DataFrame:
-    """Family C: the mechanism claims in each finished setting of ``MECHANISM_STUDIES`` with the
-    revised rules, Holm's p over the tests measured (a pending setting's tests count as p = 1)."""
+    """Family C: ``mechanism_claims`` in each setting of ``MECHANISM_STUDIES``, Holm's p over
+    every test the design makes (pending ones, and those waiting for the control, at p = 1;
+    a setting without a control in the design does not test the claims that need one)."""
     judged = [s for s in MECHANISM_STUDIES if s in done]
     control = [CONTROL] if CONTROL in done else []
-    wanted = [c for c in claims.claims(["ce", "mfw"]) if c.column != "top1"]
-    wanted = [c for c in wanted if c.name != FIXED_SHARE] + [AGAINST_BALANCED]
-    rows = []
+    names = (*judged, *control)
+    runs = every = None
     if judged:
-        runs = confirmation.combined_runs({s: tables[s] for s in (*judged, *control)})
-        every = pd.concat([curves[s] for s in (*judged, *control)], ignore_index=True)
+        runs = confirmation.combined_runs({s: tables[s] for s in names})
+        every = pd.concat([curves[s] for s in names], ignore_index=True)
         runs = _against_balanced(runs, every)
-        if {"overfit_gap", "overfit_gap_top"} <= set(runs.columns):
-            runs = runs.assign(overfit_excess=runs.overfit_gap - runs.overfit_gap_top)
-        for study in judged:
-            family = family_of(tables[study])
-            fits = bool(control) and confirmation.balanced_fit(runs, every, family)
-            for c in wanted:
-                rows.append(_mechanism_row(runs, study, family, c, bool(control), fits))
-    for study in (s for s in MECHANISM_STUDIES if s not in done):
-        for c in wanted:
-            rows.append(
-                {
-                    "study": study,
-                    "claim": c.name,
-                    "n": 0,
-                    "p": 1.0,
-                    "verdict": PENDING.format(study=study),
-                }
-            )
+    rows = []
+    for study in MECHANISM_STUDIES:
+        for c in mechanism_claims():
+            base = {"study": study, "claim": c.name, "measure": c.measure}
+            if _needs_control(c) and study not in CONTROLLED:
+                rows.append(base | {"n": 0, "p": float("nan"), "verdict": NO_CONTROL})
+            elif study not in done or (_needs_control(c) and not control):
+                waiting = study if study not in done else CONTROL
+                rows.append(base | {"n": 0, "p": 1.0, "verdict": PENDING.format(study=waiting)})
+            else:
+                rows.append(base | _mechanism_row(runs, every, study, tables[study], c, recipes))
     frame = pd.DataFrame(rows)
-    tested = frame.p.notna()
-    frame.loc[tested, "holm_p"] = stats.holm(frame.loc[tested, "p"].tolist())
-    by_name = {c.name: c for c in wanted}
-    for i, row in frame[tested & (frame.n > 0)].iterrows():
-        ci = Interval(row["mean"], row.ci_low, row.ci_high, int(row.n))
-        frame.loc[i, "verdict"] = claims.verdict(
-            ci, by_name[row.claim], row.holm_p, bool(row.subsets_agree)
-        )
+    counted = frame.verdict.isna() | frame.verdict.fillna("").str.startswith("pending")
+    frame.loc[counted, "holm_p"] = _holm(frame.loc[counted, "p"])
+    by_name = {c.name: c for c in mechanism_claims()}
+    for i, row in frame[frame.verdict.isna()].iterrows():
+        frame.loc[i, "verdict"] = _verdict(row, by_name[row.claim])
     frame.loc[frame.n == 0, ["p", "holm_p"]] = float("nan")
     return frame
 
 
 def _mechanism_row(
-    runs: pd.DataFrame, study: str, family: str, claim: claims.Claim, control: bool, fits: bool
+    runs: pd.DataFrame,
+    curves: pd.DataFrame,
+    study: str,
+    own: pd.DataFrame,
+    claim: claims.Claim,
+    recipes: dict[str, tuple[int, int]],
 ) -> dict:
-    base = {"study": study, "setting": family, "claim": claim.name, "measure": claim.measure}
-    needs_control = claim.control or claim.column == "to_major_vs_balanced"
-    has_control = control and (runs.family == claims.control_family(family)).any()
-    if needs_control and not has_control:
-        return base | {"n": 0, "p": float("nan"), "verdict": NO_CONTROL}
-    if claim.control and not fits:
-        return base | {"n": 0, "p": float("nan"), "verdict": PREMISE_FAILS}
+    """One family C test in a finished setting (no verdict yet: it needs the family's Holm)."""
+    family = family_of(own)
+    row: dict = {"setting": family}
+    if claim.control:
+        fit, paired = premise(runs, curves, family)
+        row["premise"] = f"{fit}/{paired} controls fit"
+        if fit < paired or paired == 0:
+            return row | {
+                "n": 0,
+                "p": float("nan"),
+                "verdict": PREMISE_FAILS.format(fit=f"{fit} of {paired}"),
+            }
     found = claims.claim_values(runs, family, claim)
-    values = found["value"].astype(float)
-    ci = t_interval(values)
-    if ci.n == 0:
-        return base | {"n": 0, "p": float("nan"), "verdict": "not measurable here (not recorded)"}
-    wins = (values > claim.null) if claim.greater else (values < claim.null)
-    return base | {
-        "n": ci.n,
-        "mean": ci.mean,
-        "ci_low": ci.low,
-        "ci_high": ci.high,
-        "p": stats.t_test_p(values, claim.null),
-        "wilcoxon_p": stats.wilcoxon_p(values, claim.null),
-        "wins": int(wins.sum()),
-        "subsets_agree": claims.subsets_agree(found, claim),
-    }
+    if found.empty:
+        return row | {"n": 0, "p": float("nan"), "verdict": "not measurable here (not recorded)"}
+    methods = [claim.method, *([claim.base] if claim.base else [])]
+    mine = curves[curves.family == family]
+    return (
+        row
+        | _measured(found, claim)
+        | {"plateaued": plateau_share(mine, methods, *recipes[study]), "verdict": None}
+    )
 
 
 def minor_images(params: Params, study: str) -> int:
@@ -314,7 +385,7 @@ def markdown(accuracy: pd.DataFrame, mechanism: pd.DataFrame, points: pd.DataFra
                 _shown(accuracy, ["decided_by", "plateaued"]),
                 "## Mechanism (family C, revised rules: minor-to-major against the balanced "
                 "control, over-fitting wherever its premise holds)",
-                _shown(mechanism, []),
+                _shown(mechanism, ["premise", "plateaued"]),
                 "## The curve: mfw - ce at step 100 over the minors' image count",
                 points.to_markdown(index=False),
             ]
@@ -350,7 +421,7 @@ def write_paper_counts(params: Params) -> list[str]:
         for s in STUDIES
     }
     accuracy = accuracy_family(runs, curves, done, recipes)
-    mechanism = mechanism_family(runs, curves, done)
+    mechanism = mechanism_family(runs, curves, done, recipes)
     points = curve(params, runs, done)
     long = pd.concat([accuracy.assign(family="A"), mechanism.assign(family="C")], ignore_index=True)
     texts = (markdown(accuracy, mechanism, points), long.to_csv(index=False))
