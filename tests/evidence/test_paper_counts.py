@@ -124,6 +124,28 @@ def test_mechanism_tests_wait_for_the_control_and_a_setting_without_one_says_so(
     assert gap.holm_p == pytest.approx(stats.holm(p.tolist())[position])
 
 
+def curve_rows(runs: pd.DataFrame, count, fit: list[float], to_major: float) -> list:
+    """Curve rows of ce runs at epochs 1 and 32: run k's classes end at ``fit[k]`` (cycling),
+    and its minor classes' share predicted as a major class is ``to_major``."""
+    return [
+        {
+            "setting": r.setting,
+            "family": r.family,
+            "method": "ce",
+            "seed": r.seed,
+            "epoch": epoch,
+            "class": c,
+            "group": "x",
+            "count": count(k, c),
+            "train_acc": fit[k % len(fit)],
+            "to_major": None if c < 5 else to_major,
+        }
+        for k, r in enumerate(runs.itertuples())
+        for c in range(10)
+        for epoch in (1, 32)
+    ]
+
+
 def with_control(fit_minor: list[float]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """counts_step's ce runs and a balanced control per (subset, seed) whose minor classes end
     at ``fit_minor[k]`` clean training accuracy (k: the run's position, cycling)."""
@@ -136,39 +158,10 @@ def with_control(fit_minor: list[float]) -> tuple[pd.DataFrame, pd.DataFrame]:
         family="fashion_mnist_5k-balanced-r100",
         overfit_gap=0.1,
     )
-    curves = []  # epoch 1 (the first quarter) and the last, 32
-    for k, r in enumerate(control.itertuples()):
-        for c, epoch in ((c, e) for c in range(10) for e in (1, 32)):
-            curves.append(
-                {
-                    "setting": r.setting,
-                    "family": r.family,
-                    "method": "ce",
-                    "seed": r.seed,
-                    "epoch": epoch,
-                    "class": c,
-                    "group": "x",
-                    "count": 50,
-                    "train_acc": fit_minor[k % len(fit_minor)],
-                    "to_major": None if c < 5 else 0.1,
-                }
-            )
-    for r in imbalanced.itertuples():
-        for c, epoch in ((c, e) for c in range(10) for e in (1, 32)):
-            curves.append(
-                {
-                    "setting": r.setting,
-                    "family": r.family,
-                    "method": "ce",
-                    "seed": r.seed,
-                    "epoch": epoch,
-                    "class": c,
-                    "group": "x",
-                    "count": 5000 if c < 5 else 50,
-                    "train_acc": 0.99,
-                    "to_major": None if c < 5 else 0.6,
-                }
-            )
+    curves = [  # epoch 1 (the first quarter) and the last, 32
+        *curve_rows(control, lambda k, c: 50, fit_minor, to_major=0.1),
+        *curve_rows(imbalanced, lambda k, c: 5000 if c < 5 else 50, [0.99], to_major=0.6),
+    ]
     return pd.concat([runs, control], ignore_index=True), pd.DataFrame(curves)
 
 
