@@ -223,23 +223,25 @@ class Freshness:
         self.lineage = lineage if lineage is not None else load_lineage()
         self._stages: dict[str, Stage] = {}
         self._producer: dict[str, str] = {}
-        self._studies: set[str] = set()
+        self._by_study: dict[str, dict[str, Stage]] = {}
         self._verdicts: dict[str, Verdict] = {}
         self._hashes: dict[str, str | None] = {}
         self._consumers: dict[str, list[str]] = {}
         self._runs: dict[str, bool] = {}
+        self._code: dict[str, dict[str, str]] = {}
 
     def stages(self, study: str) -> dict[str, Stage]:
-        """The study's stages (computed once)."""
-        if study not in self._studies:
-            for name, stage in study_stages(self.params, study).items():
+        """The study's stages (computed once; the same mapping on every call)."""
+        if study not in self._by_study:
+            listed = study_stages(self.params, study)
+            for name, stage in listed.items():
                 self._stages[name] = stage
                 for out in stage.outputs:
                     self._producer[out] = name
                 for path in stage.inputs:
                     self._consumers.setdefault(path, []).append(name)
-            self._studies.add(study)
-        return {n: s for n, s in self._stages.items() if s.study == study}
+            self._by_study[study] = listed
+        return self._by_study[study]
 
     def _hash(self, path: str) -> str | None:
         if path not in self._hashes:
@@ -282,6 +284,12 @@ class Freshness:
         if name not in self._runs:
             self._runs[name] = not self.verdict(name).current or self.needed(name)
         return self._runs[name]
+
+    def _code_hashes(self, kind: str) -> dict[str, str]:
+        """The kind's stage code as this tree has it (hashed once per kind)."""
+        if kind not in self._code:
+            self._code[kind] = stage_code_hashes(kind)
+        return self._code[kind]
 
     def _record(self, stage: Stage) -> tuple[dict | None, str]:
         """The stage's record, from its own place or (allow-missing) git's copy."""
@@ -328,7 +336,7 @@ class Freshness:
             say(("params", "params changed: " + ", ".join(changed[:3] or ["(digest)"])))
         self._judge_inputs(stage, record.get("inputs", {}), say)
         recorded_code = record.get("code_files") or {}
-        current_code = stage_code_hashes(stage.kind)
+        current_code = self._code_hashes(stage.kind)
         via = self.lineage.accepted(stage.kind, recorded_code, current_code)
         if via:
             verdict.via = via
