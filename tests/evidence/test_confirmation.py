@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from procrustean import verdict_files
 from procrustean.entries import Confirmation
 from procrustean.errors import UserError
 from procrustean.report import claims, confirmation, early_errors
@@ -168,18 +169,18 @@ def test_the_cli_writes_the_verdicts_with_provenance(tmp_path, params):
     assert proc.returncode == 2 and "results/smoke/tables/runs.csv: missing" in proc.stderr
     assert not (tmp_path / "results/confirmation").exists()
     for study, frame in tables.items():
-        path = tmp_path / confirmation.runs_path(study)
+        path = tmp_path / verdict_files.runs_path(study)
         path.parent.mkdir(parents=True)
         frame.to_csv(path, index=False)
         _curves(frame).drop(columns="to_major").to_csv(
-            tmp_path / confirmation.curves_path(study), index=False
+            tmp_path / verdict_files.curves_path(study), index=False
         )
     proc = run_cli("verdicts", "--study", "smoke", "--study", "other", cwd=tmp_path)
     assert proc.returncode == 2 and "curves.csv.gz: made by an older report" in proc.stderr
     assert "procrustean report --study smoke" in proc.stderr
     assert not (tmp_path / "results/confirmation").exists()
     for study, frame in tables.items():
-        _curves(frame).to_csv(tmp_path / confirmation.curves_path(study), index=False)
+        _curves(frame).to_csv(tmp_path / verdict_files.curves_path(study), index=False)
     proc = run_cli("verdicts", "--study", "smoke", "--study", "other", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "results/confirmation"
@@ -191,12 +192,12 @@ def test_the_cli_writes_the_verdicts_with_provenance(tmp_path, params):
     assert "| synthetic-step-r10, mfw_uniform |" in (out / "early_errors.md").read_text()
     prov = json.loads((out / "verdicts.md.prov.json").read_text())
     assert prov["stage"] == "verdicts" and set(prov["inputs"]) == {
-        confirmation.runs_path("smoke"),
-        confirmation.runs_path("other"),
-        confirmation.curves_path("smoke"),
-        confirmation.curves_path("other"),
+        verdict_files.runs_path("smoke"),
+        verdict_files.runs_path("other"),
+        verdict_files.curves_path("smoke"),
+        verdict_files.curves_path("other"),
     }
-    assert set(prov["outputs"]) == set(confirmation.OUTPUTS)
+    assert set(prov["outputs"]) == set(verdict_files.OUTPUTS)
     assert "src/procrustean/report/early_errors.py" in prov["code_files"]
 
 
@@ -220,8 +221,8 @@ def test_the_confirmation_studies_exist_and_share_no_run():
 def test_the_committed_early_errors_average_to_the_claims_measure():
     """On confirm's committed curves: the per-epoch table's mean over the first quarter is the
     claims table's minor_to_major (the same runs, classes and epochs)."""
-    curves = pd.read_csv(REPO / confirmation.curves_path("confirm"))
-    runs = pd.read_csv(REPO / confirmation.runs_path("confirm"))
+    curves = pd.read_csv(REPO / verdict_files.curves_path("confirm"))
+    runs = pd.read_csv(REPO / verdict_files.runs_path("confirm"))
     _, long = early_errors.early_errors_table(curves)
     per_epoch = long.groupby(["family", "method"])["mean"].mean()
     claimed = runs.groupby(["family", "method"]).minor_to_major.mean()
@@ -380,6 +381,6 @@ def test_the_pending_study_adds_its_preregistered_tests():
     assert (pending.holm_family == "accuracy").all() and (pending.p == 1.0).all()
     assert pending.attrs["methods"] == ["manifold_mixup", "remix"]
     assert plan.pending == ("confirm_mixup", "confirm_remix")
-    judged = pd.concat([pd.read_csv(REPO / confirmation.runs_path(s)) for s in plan.finished])
+    judged = pd.concat([pd.read_csv(REPO / verdict_files.runs_path(s)) for s in plan.finished])
     assert {"drw", "mfw_drw"} <= set(judged.method)  # confirm_drw is judged, not pending
     assert set(plan.finished) | set(plan.pending) == set(plan.studies)

@@ -7,12 +7,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from procrustean import verdict_files
 from procrustean.config import load_params
 from procrustean.report import confirmation, headline
 from tests.helpers import REPO
 
 README = REPO / "README.md"
-HEADLINE = REPO / confirmation.OUTPUTS[-1]
+HEADLINE = REPO / verdict_files.OUTPUTS[-1]
 CLAIMS = "| the paper's claim | measure |"
 PLATEAU = "| runs plateaued |"
 SETTINGS = ["step r100", "exp r100", "step r10", "exp r10"]
@@ -35,10 +36,10 @@ def test_the_readme_quotes_the_headline_tables_line_for_line(header):
 
 
 def test_the_committed_headline_is_what_the_committed_verdicts_give():
-    long = pd.read_csv(REPO / confirmation.OUTPUTS[2])  # verdicts.csv
+    long = pd.read_csv(REPO / verdict_files.OUTPUTS[2])  # verdicts.csv
     plan = confirmation.design(load_params(REPO / "params.yaml"))
     runs = confirmation.combined_runs(
-        {s: pd.read_csv(REPO / confirmation.runs_path(s)) for s in plan.finished}
+        {s: pd.read_csv(REPO / verdict_files.runs_path(s)) for s in plan.finished}
     )
     made = headline.headline_markdown(long, confirmation.plateau_by_method(runs))
     assert made == HEADLINE.read_text(encoding="utf-8")

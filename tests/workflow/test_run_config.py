@@ -162,15 +162,16 @@ def test_every_study_has_its_stage_groups_in_dvc_yaml():
     studies = list(yaml.safe_load((REPO / "params.yaml").read_text())["studies"])
     groups = [f"{kind}-{s}" for s in studies for kind in ("split", "train", "evaluate")]
     assert sorted(stages) == sorted(["run-config", "report", "verdicts", *groups])
+    from procrustean import verdict_files
     from procrustean.report import confirmation
 
     verdicts = stages["verdicts"]
-    tables = confirmation.input_tables(
+    tables = verdict_files.input_tables(
         confirmation.design(load_params(REPO / "params.yaml")).finished
     )
     assert verdicts["deps"][: len(tables)] == tables
     outs = [next(iter(o)) for o in verdicts["outs"]]
-    assert outs[: len(confirmation.OUTPUTS)] == list(confirmation.OUTPUTS)
+    assert outs[: len(verdict_files.OUTPUTS)] == list(verdict_files.OUTPUTS)
     for study in studies:
         for kind in ("split", "train", "evaluate"):
             matrix = stages[f"{kind}-{study}"]["matrix"]
@@ -214,10 +215,11 @@ def test_dvc_yaml_is_generated_whole_from_the_studies_and_the_code(tmp_path, par
 def test_the_verdicts_stage_reads_the_judged_studies_and_its_own_code():
     """dvc.yaml's verdicts deps are the judged studies' tables, then every file of the verdicts'
     stage code (what its provenance record hashes), so DVC and the content rule agree."""
+    from procrustean import verdict_files
     from procrustean.report import confirmation
 
     verdicts = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]["verdicts"]
-    tables = confirmation.input_tables(
+    tables = verdict_files.input_tables(
         confirmation.design(load_params(REPO / "params.yaml")).finished
     )
     assert verdicts["deps"] == [*tables, *sorted(stage_code_hashes("verdicts"))]

@@ -12,8 +12,8 @@ sys.path.insert(0, SRC)
 from procrustean.checks.compare import snapshot_baseline
 from procrustean.config import resolve_params, study_runs
 from procrustean.errors import UserError
-from procrustean.report.confirmation import OUTPUTS as VERDICTS
-from procrustean.report.confirmation import input_tables as verdict_inputs
+from procrustean.verdict_files import OUTPUTS as VERDICTS
+from procrustean.verdict_files import input_tables as verdict_inputs
 from procrustean.checks.freshness import (
     Freshness,
     setting_tail,

@@ -5,7 +5,7 @@ datasets, profiles, ratios, methods and seeds, so dvc.yaml holds one split/train
 per study, each a matrix over its study's lists (``dvc exp run -S studies.X.seeds=[...]`` still
 re-expands it). Every stage's paths come from procrustean.paths, run-config's deps from the
 stage code (procrustean.provenance), the verdicts' inputs and outputs from
-procrustean.report.confirmation, so nothing in the file is written by hand.
+procrustean.verdict_files, so nothing in the file is written by hand.
 ``procrustean dvc-yaml`` regenerates it; ``--check`` (CI) and ``run-config`` (the first stage of
 every study under DVC) refuse while it is stale.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from procrustean import verdict_files
 from procrustean.entries import Params
 from procrustean.errors import UserError
 from procrustean.paths import (
@@ -31,7 +32,6 @@ from procrustean.paths import (
     report_outputs,
 )
 from procrustean.provenance import stage_code_hashes
-from procrustean.report import confirmation
 
 DVC_YAML = "dvc.yaml"
 REGENERATE = "procrustean dvc-yaml"
@@ -233,8 +233,8 @@ def render_verdicts(params: Params) -> str:
     if params.confirmation is None:
         return ""
     code = sorted(stage_code_hashes("verdicts"))
-    outs = [*confirmation.OUTPUTS, confirmation.OUTPUTS[0] + PROV]
-    tables = confirmation.input_tables(params.confirmation.finished)
+    outs = [*verdict_files.OUTPUTS, verdict_files.OUTPUTS[0] + PROV]
+    tables = verdict_files.input_tables(params.confirmation.finished)
     return (
         f"  verdicts:\n    cmd: {CLI} verdicts\n"
         f"    params:\n{_deps(['confirmation'], 6)}"

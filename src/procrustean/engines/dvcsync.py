@@ -10,11 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from procrustean import verdict_files
 from procrustean.checks.freshness import Freshness, stage_name, study_stages
 from procrustean.entries import Params
 from procrustean.errors import UserError
 from procrustean.paths import PROV, PUBLISHED, run_config_dir
-from procrustean.report import confirmation
 
 Files = tuple[list[str], list[str]]  # a DVC stage's file dependencies and outputs
 
@@ -37,8 +37,8 @@ def stage_files(params: Params) -> dict[str, Files]:
                 ]
             stages[name] = (deps, [*stage.outputs, stage.record])
     if params.confirmation is not None:
-        outs = [*confirmation.OUTPUTS, confirmation.OUTPUTS[0] + PROV]
-        tables = confirmation.input_tables(params.confirmation.finished)
+        outs = [*verdict_files.OUTPUTS, verdict_files.OUTPUTS[0] + PROV]
+        tables = verdict_files.input_tables(params.confirmation.finished)
         stages["verdicts"] = (tables, outs)
     return stages
 

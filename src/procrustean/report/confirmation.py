@@ -15,18 +15,12 @@ import pandas as pd
 from procrustean.entries import Confirmation, Params
 from procrustean.errors import UserError
 from procrustean.fileio import atomic_group, atomic_path
-from procrustean.paths import CURVES, REPORT_DIR, RUNS, VERDICTS_DIR
 from procrustean.provenance import hash_inputs, now, stable_record, write_provenance
 from procrustean.report import claims, collect, early_errors, headline, post_hoc, stats, tables
 from procrustean.report.stats import Interval, t_interval
+from procrustean.verdict_files import OUTPUTS, curves_path, input_tables, runs_path
 
 PENDING_VERDICT = "pending: {study} has not finished; Holm's correction counts it as p = 1"
-FORMATS = ("md", "tex", "csv")
-OUTPUTS = (
-    *(f"{VERDICTS_DIR}/{name}.{ext}" for name in ("verdicts", "early_errors") for ext in FORMATS),
-    f"{VERDICTS_DIR}/post_hoc.md",  # the revised rules beside the verdicts, labelled post hoc
-    f"{VERDICTS_DIR}/headline.md",  # the README's table (last)
-)
 TITLE = (
     "The paper's claims over the confirmation studies: mean [95% t-interval] (pairs), Holm's p "
     "within its family across the studies, Wilcoxon p (not adjusted), wins, the smallest effect "
@@ -324,22 +318,6 @@ def check_complete(long: pd.DataFrame, design: Confirmation, studies: tuple[str,
             "fixed before the runs (docs/evidence.md); check the confirmation studies in "
             "params.yaml"
         )
-
-
-def runs_path(study: str) -> str:
-    """A study's one-row-per-run table, written by its report."""
-    return f"{REPORT_DIR.format(study=study)}/tables/{RUNS}"
-
-
-def curves_path(study: str) -> str:
-    """A study's one-row-per-run-epoch-and-class table, written by its report."""
-    return f"{REPORT_DIR.format(study=study)}/tables/{CURVES}"
-
-
-def input_tables(studies: tuple[str, ...]) -> list[str]:
-    """What the verdicts read of ``studies`` (the design's finished ones): each study's runs
-    table, then each study's curves."""
-    return [path(s) for path in (runs_path, curves_path) for s in studies]
 
 
 CURVE_COLUMNS = ("count", "to_major")  # what the verdicts read beyond the first reports' columns

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from procrustean import verdict_files
 from procrustean.config import study_runs
 from procrustean.entries import Params
 from procrustean.fileio import atomic_group, atomic_path
@@ -398,7 +399,7 @@ def read_tables(studies: tuple[str, ...]) -> tuple[dict, dict, list[str]]:
     """The runs and curves tables of the studies whose report exists, and the files read."""
     runs, curves, read = {}, {}, []
     for study in studies:
-        paths = (confirmation.runs_path(study), confirmation.curves_path(study))
+        paths = (verdict_files.runs_path(study), verdict_files.curves_path(study))
         if all(Path(p).is_file() for p in paths):
             runs[study], curves[study] = pd.read_csv(paths[0]), pd.read_csv(paths[1])
             read += list(paths)
