@@ -32,11 +32,11 @@ import torch
 import yaml
 
 from procrustean.config import resolve_entry
-from procrustean.data.imbalance import class_counts
+from procrustean.data.profiles import class_counts
 from procrustean.data.split import make_split
 from procrustean.entries import Dataset
 from procrustean.fileio import write_json
-from procrustean.models import build_model
+from procrustean.models.resnet import build_model
 from procrustean.train import Trainer, TrainJob
 from procrustean.ui.progress import Progress
 

@@ -82,7 +82,7 @@ PAPER_EPOCH_IMAGES = 12406  # CIFAR-10-LT, ratio 100: the smallest paper epoch (
 def paper_pass_images() -> tuple[int, int]:
     """Images in one CIFAR-10-LT epoch's clean and held-out passes under the paper recipe."""
     from procrustean.config import load_params
-    from procrustean.data.imbalance import class_counts
+    from procrustean.data.profiles import class_counts
 
     recipe = load_params(REPO / "params.yaml").recipe("paper")
     counts = class_counts(10, 5000, "exp", 100)

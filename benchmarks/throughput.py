@@ -19,7 +19,7 @@ from procrustean import cpu_mode
 from procrustean.config import resolve_entry
 from procrustean.data.split import make_split
 from procrustean.fileio import write_json
-from procrustean.models import build_model
+from procrustean.models.resnet import build_model
 from procrustean.train import Trainer, TrainJob
 from procrustean.training import step as step_module
 from procrustean.ui.progress import Progress
@@ -284,7 +284,7 @@ import json, sys, time
 import procrustean
 from procrustean import cpu_mode
 import torch
-from procrustean.models import build_model
+from procrustean.models.resnet import build_model
 
 model_name, batch, steps, warmup, threads = sys.argv[1], *map(int, sys.argv[2:6])
 torch.set_num_threads(threads)

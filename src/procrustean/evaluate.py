@@ -7,14 +7,14 @@ from pathlib import Path
 import torch
 
 from procrustean.data.augment import BatchAugment
-from procrustean.data.imbalance import class_groups, group_rule
+from procrustean.data.profiles import class_groups, group_rule
 from procrustean.data.sources import load_source
 from procrustean.data.split import read_split
 from procrustean.diagnostics import predict, rounded
 from procrustean.entries import Params
 from procrustean.errors import UserError
 from procrustean.fileio import atomic_group, sha256_file, write_json
-from procrustean.models import build_model
+from procrustean.models.resnet import build_model
 from procrustean.provenance import now, pin_code, stable_record, write_provenance
 from procrustean.runtime import configure, describe, select_device
 from procrustean.stage_params import evaluate_params

@@ -5,15 +5,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
-import io
 import json
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import torch
 
 from procrustean.errors import UserError
 
@@ -120,14 +117,6 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 def read_json(path: str | os.PathLike) -> Any:
     """Read a JSON file."""
     return json.loads(Path(path).read_text())
-
-
-def save_torch(path: str | os.PathLike, obj: Any) -> None:
-    """``torch.save`` atomically (through a buffer: the archive must not name the temporary file)."""
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(buffer.getbuffer())
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

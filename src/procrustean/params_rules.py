@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 
-from procrustean.data.imbalance import PROFILES, class_counts, num_minor_classes
+from procrustean.data.profiles import PROFILES, class_counts, num_minor_classes
 from procrustean.entries import Params
 from procrustean.errors import UserError
-from procrustean.models.resnet import NUM_LAYERS
+from procrustean.models.family import NUM_LAYERS
 
 # What each real source holds: classes, training images per class, image side (pixels).
 SOURCE_SHAPES = {

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import torch
 
-from procrustean.data.imbalance import group_rule
+from procrustean.data.profiles import group_rule
 from procrustean.diagnostics import CleanPass, clean_pass, per_class_accuracy, predict, rounded
 from procrustean.entries import Dataset, Method, Recipe
-from procrustean.fileio import atomic_group, save_torch, write_json
+from procrustean.fileio import atomic_group, write_json
 from procrustean.methods import build_method
 from procrustean.methods.schedules import epoch_order
-from procrustean.models import build_model
+from procrustean.models.resnet import build_model
 from procrustean.observers import EpochClock, Observers, TrainingObserver
 from procrustean.provenance import content_identity, now, pin_code, stable_record, write_provenance
 from procrustean.runtime import configure, describe, select_device
@@ -30,6 +30,7 @@ from procrustean.training.checkpoint import (
     final_checkpoint,
     load_resume,
     save_resume,
+    save_torch,
 )
 from procrustean.training.feed import TrainingData, load_training_data
 from procrustean.training.step import EpochMeters, LossLog, Optimisation, sgd_step

@@ -13,15 +13,11 @@ from scipy import stats as sp
 
 from procrustean.config import resolve_entry
 from procrustean.data.augment import BatchAugment
-from procrustean.data.imbalance import (
-    class_counts,
-    class_groups,
-    major_classes,
-    select_indices,
-)
+from procrustean.data.imbalance import select_indices
+from procrustean.data.profiles import class_counts, class_groups, major_classes
 from procrustean.diagnostics import clean_pass
 from procrustean.methods.losses import Loss
-from procrustean.models import build_model
+from procrustean.models.resnet import build_model
 from procrustean.report import evidence, stats
 from procrustean.report.claims import claims_table, control_family
 from procrustean.report.tables import group_effects_table, summary_metrics

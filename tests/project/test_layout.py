@@ -4,6 +4,9 @@ interface, so editing those re-runs nothing; every other module a stage imports 
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -98,3 +101,27 @@ def test_tests_live_in_folders_and_import_only_helpers():
             if not any(m == a or m.startswith(f"{a}.") for a in allowed)
         }
         assert not bad, f"{name} imports {sorted(bad)}"
+
+
+# What every Snakemake start, `procrustean status` and the DVC-side commands import: the params
+# code and the bookkeeping. torch (about 2 s) is for the stages that compute.
+LIGHT_MODULES = (
+    "procrustean.config",
+    "procrustean.checks.freshness",
+    "procrustean.checks.status",
+    "procrustean.checks.compare",
+    "procrustean.engines.overrides",
+    "procrustean.engines.dvc_yaml",
+    "procrustean.ui.cli",
+)
+
+
+@pytest.mark.parametrize("module", LIGHT_MODULES)
+def test_params_code_and_bookkeeping_import_no_torch(module):
+    code = f"import sys, {module}; print(sorted(m for m in ('torch', 'numpy') if m in sys.modules))"
+    src = str(Path(provenance.__file__).parents[1])  # the package under test
+    env = {**os.environ, "PYTHONPATH": src}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout
+    assert out.strip() == "[]", f"{module} imports {out.strip()}"

@@ -16,7 +16,8 @@ import torch
 import torchvision
 import yaml
 
-from procrustean.data.imbalance import class_counts, class_groups, select_indices_ldam
+from procrustean.data.imbalance import select_indices_ldam
+from procrustean.data.profiles import class_counts, class_groups
 from procrustean.ui import cli
 from tests.helpers import REPO, write_params
 

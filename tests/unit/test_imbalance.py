@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from procrustean.data.imbalance import class_counts, class_groups, select_indices
+from procrustean.data.imbalance import select_indices
+from procrustean.data.profiles import class_counts, class_groups
 from procrustean.errors import UserError
 
 

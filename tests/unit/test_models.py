@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from procrustean.errors import UserError
-from procrustean.models import build_model
+from procrustean.models.resnet import build_model
 
 
 def n_params(model):

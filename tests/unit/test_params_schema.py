@@ -11,14 +11,14 @@ import pytest
 import yaml
 
 from procrustean.config import ENTRY_TYPES, _schema, resolve_entry, validate_params
-from procrustean.data.imbalance import PROFILES
+from procrustean.data.profiles import PROFILES
 from procrustean.data.sources import SOURCES
 from procrustean.entries import Entry
 from procrustean.errors import UserError
 from procrustean.methods.losses import LOSSES
 from procrustean.methods.mixing import MIXINGS
 from procrustean.methods.schedules import SAMPLERS, WEIGHTINGS
-from procrustean.models import DEPTHS
+from procrustean.models.family import DEPTHS
 from tests.helpers import MFW_DEFAULTS, REPO, run_cli, write_params
 
 DEFS = _schema()["$defs"]

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from procrustean.data.imbalance import class_counts
+from procrustean.data.profiles import class_counts
 from procrustean.data.split import read_split
 from procrustean.errors import UserError
 from tests.helpers import REPO, require_fashion_mnist, run_cli

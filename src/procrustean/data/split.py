@@ -7,7 +7,8 @@ from pathlib import Path
 
 import torch
 
-from procrustean.data.imbalance import SELECTIONS, class_counts
+from procrustean.data.imbalance import SELECTIONS
+from procrustean.data.profiles import class_counts
 from procrustean.data.sources import RawData, load_source
 from procrustean.entries import Dataset, Params
 from procrustean.errors import UserError

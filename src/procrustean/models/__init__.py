@@ -1,5 +1,2 @@
-"""Models: the CIFAR ResNet family of LDAM-DRW."""
-
-from procrustean.models.resnet import DEPTHS, ResNetS, build_model
-
-__all__ = ["DEPTHS", "ResNetS", "build_model"]
+"""Models: the CIFAR ResNet family of LDAM-DRW (``resnet``; its names and layers in ``family``,
+which imports no torch)."""

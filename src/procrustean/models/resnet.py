@@ -15,9 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from procrustean.errors import UserError
-
-DEPTHS = {"resnet8": 1, "resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9, "resnet110": 18}
-NUM_LAYERS = 4  # mixing layers: 0 = input, 1..3 = output of residual stage k
+from procrustean.models.family import DEPTHS
 
 Mixer = Callable[[torch.Tensor], torch.Tensor]
 

@@ -5,15 +5,25 @@ the params' sha256) and a resume checkpoint of another identity is never trusted
 
 from __future__ import annotations
 
+import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from procrustean.fileio import save_torch
+from procrustean.fileio import atomic_path
 
 CHECKPOINT_FORMAT = 1
+
+
+def save_torch(path: str | os.PathLike, obj: Any) -> None:
+    """``torch.save`` atomically (through a buffer: the archive must not name the temporary file)."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getbuffer())
 
 
 class NotResumable(Exception):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from procrustean.data.augment import BatchAugment, channel_stats
-from procrustean.data.imbalance import class_groups, major_classes
+from procrustean.data.profiles import class_groups, major_classes
 from procrustean.data.sources import load_source
 from procrustean.data.split import read_split, split_tensors
 from procrustean.diagnostics import heldout_subset, stratified_subset
