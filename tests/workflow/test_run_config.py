@@ -223,6 +223,8 @@ def test_the_verdicts_stage_reads_the_judged_studies_and_its_own_code():
     tables = verdict_files.input_tables(plan.finished)
     assert verdicts["deps"] == [*tables, *sorted(stage_code_hashes("verdicts"))]
     assert "results/confirm_drw/tables/runs.csv" in tables  # finished, so judged
+    for study in plan.finished:
+        assert f"results/{study}/tables/runs.csv" in tables
     for study in plan.pending:  # not finished: not read
         assert not any(f"results/{study}/" in t for t in tables)
 
