@@ -96,7 +96,7 @@ class EngineBench:
         before its host syncs were removed (the "before" of that change)."""
         tr = self.trainer(method)
         tr.epoch = 0
-        n = len(tr.labels)
+        n = len(tr.data.labels)
         saved = step_module.SYNC_EVERY
         step_module.SYNC_EVERY = sync_every or saved
         try:
@@ -210,8 +210,8 @@ def measure(
     torch.set_num_threads(threads)
     bench = EngineBench(workdir, per_class, batch, model, threads)
     tr = bench.trainer("ce")
-    images = tr.images.cpu()
-    peer = PeerPipeline(images, tr.labels_cpu, batch, model)
+    images = tr.data.images.cpu()
+    peer = PeerPipeline(images, tr.data.labels_cpu, batch, model)
     steps = max(1, len(images) // batch)
     samples: dict[str, list[float]] = {
         k: [] for k in ["bare", "peer", *METHODS, *SYNCED, "clean_pass_fraction", "clean_pass_s"]
@@ -266,7 +266,7 @@ def measure(
         },
         "diagnostics": {
             "clean_pass_s": round(med["clean_pass_s"], 4),
-            "clean_images": int(len(tr.diag_idx)),
+            "clean_images": int(len(tr.data.diag_idx)),
             "step_fraction": round(step_fraction, 4),
             "note": "per epoch: the clean per-class pass on a fixed training subset and the "
             "held-out pass (timed as the clean pass per image, for CIFAR-10-LT's held-out "

@@ -189,6 +189,20 @@ class Confirmation(Entry):
         return tuple(s for s in self.studies if s not in self.pending)
 
 
+@dataclass(frozen=True)
+class PaperCounts(Entry):
+    """The paper-count design ``procrustean paper-counts`` judges: its studies and those of them
+    not finished yet."""
+
+    studies: tuple[str, ...] = ()
+    pending: tuple[str, ...] = ()
+
+    @property
+    def finished(self) -> tuple[str, ...]:
+        """The studies whose reports the paper-count tables read, in the design's order."""
+        return tuple(s for s in self.studies if s not in self.pending)
+
+
 SINGULAR = {"datasets": "dataset", "recipes": "recipe", "methods": "method", "studies": "study"}
 NESTED: dict[type, dict[str, type[Part]]] = {
     Recipe: {"resources": Resources},
@@ -199,7 +213,7 @@ NESTED: dict[type, dict[str, type[Part]]] = {
 @dataclass(frozen=True)
 class Params:
     """A whole params file, validated and resolved: the four catalogues by name, the
-    confirmation design (if any), and the file."""
+    confirmation and paper-count designs (if any), and the file."""
 
     source: str
     datasets: Mapping[str, Dataset]
@@ -208,6 +222,7 @@ class Params:
     studies: Mapping[str, Study]
     resolved: Mapping[str, Any] = field(repr=False, compare=False)
     confirmation: Confirmation | None = None  # absent: no verdicts stage
+    paper_counts: PaperCounts | None = None  # absent: no paper-counts stage
 
     @classmethod
     def build(cls, resolved: Mapping[str, Any], source: str) -> Params:
@@ -226,6 +241,11 @@ class Params:
             confirmation=(
                 Confirmation.build("confirmation", resolved["confirmation"])
                 if "confirmation" in resolved
+                else None
+            ),
+            paper_counts=(
+                PaperCounts.build("paper_counts", resolved["paper_counts"])
+                if "paper_counts" in resolved
                 else None
             ),
         )

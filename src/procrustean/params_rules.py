@@ -51,6 +51,8 @@ def check_cross_field(params: dict, source: str = "params.yaml") -> None:
         _check_study(source, name, study, params)
     if "confirmation" in params:
         _check_confirmation(source, params["confirmation"], params["studies"])
+    if "paper_counts" in params:
+        _check_design_names(source, "paper_counts", params["paper_counts"], params["studies"])
 
 
 def _side(cfg: dict) -> int:
@@ -235,22 +237,27 @@ def check_split_request(
         )
 
 
-def _check_confirmation(source: str, design: dict, studies: dict) -> None:
+def _check_design_names(source: str, block: str, design: dict, studies: dict) -> None:
+    """A design's studies are studies, and its pending ones are among them."""
     for key in ("studies", "pending"):
         for i, name in enumerate(design[key]):
             if name not in studies:
                 raise _refuse(
                     source,
-                    f"confirmation.{key}[{i}]",
+                    f"{block}.{key}[{i}]",
                     f"'{name}' is not a study; name one under studies: or remove it",
                 )
     for i, name in enumerate(design["pending"]):
         if name not in design["studies"]:
             raise _refuse(
                 source,
-                f"confirmation.pending[{i}]",
-                f"'{name}' is not one of confirmation.studies; add it there or remove it",
+                f"{block}.pending[{i}]",
+                f"'{name}' is not one of {block}.studies; add it there or remove it",
             )
+
+
+def _check_confirmation(source: str, design: dict, studies: dict) -> None:
+    _check_design_names(source, "confirmation", design, studies)
     if set(design["pending"]) == set(design["studies"]):
         raise _refuse(
             source,

@@ -7,9 +7,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from procrustean.errors import UserError
+from procrustean.report import grid, stats
 from procrustean.report import paper_counts as pc
-from procrustean.report import stats
-from tests.helpers import resolved
+from tests.helpers import REPO, resolved
 
 FAMILY = "fashion_mnist_5k-step-r100"
 
@@ -68,14 +69,25 @@ def judge(runs: pd.DataFrame) -> pd.DataFrame:
     return pc.accuracy_family(tables, curves, {"counts_step"}, RECIPES)
 
 
-def test_a_study_is_judged_only_with_every_run_of_its_grid(params):
-    loaded = resolved(params)
+def test_a_study_is_judged_when_it_leaves_pending_and_only_with_every_run(params):
     full = step_runs({c: 1.0 for c in range(10)})
     assert len(full) == 78
+    params["paper_counts"]["pending"] = list(pc.DESIGN)
+    assert pc.finished(resolved(params), {"counts_step": full}) == set()  # pending: not judged
+    params["paper_counts"]["pending"] = [s for s in pc.DESIGN if s != "counts_step"]
+    loaded = resolved(params)
     assert pc.finished(loaded, {"counts_step": full}) == {"counts_step"}
-    assert pc.finished(loaded, {"counts_step": full.iloc[:-1]}) == set()
     twice = pd.concat([full.iloc[:-1], full.iloc[:1]])  # 78 rows, one run missing
-    assert pc.finished(loaded, {"counts_step": twice}) == set()
+    for short in (full.iloc[:-1], twice):
+        with pytest.raises(UserError, match="counts_step is not pending but .* lacks 1 of its 78"):
+            pc.finished(loaded, {"counts_step": short})
+
+
+def test_the_design_block_must_name_the_registered_studies(params):
+    params["paper_counts"]["studies"] = ["counts_step"]
+    params["paper_counts"]["pending"] = []
+    with pytest.raises(UserError, match="paper_counts.studies must name the registered studies"):
+        pc.finished(resolved(params), {})
 
 
 def test_pending_tests_count_as_p_one_in_the_accuracy_family():
@@ -195,3 +207,89 @@ def test_the_curve_has_one_point_per_minor_count(params):
     step = points.set_index("study").loc["counts_step"]
     assert step.pairs == 39 and step["top-1"].startswith("+1.00")
     assert points.set_index("study").loc["counts_mid", "top-1"] == "pending"
+
+
+def test_the_sensitivity_table_names_each_group_and_each_left_out_class():
+    runs = step_runs({6: 10.0})  # +1 top-1, all of it from class 6 (a minor class)
+    runs["group_major"] = runs[[f"class_{c}" for c in range(5)]].mean(axis=1)
+    tables = {"counts_step": runs}
+    table = pc.accuracy_family(tables, {"counts_step": flat_curves(runs)}, {"counts_step"}, RECIPES)
+    text = pc.sensitivity_markdown(table, tables)
+    section = text.split("## counts_step: MFW improves top-1 (mfw vs ce)")[1].split("## ")[0]
+    groups = [
+        line
+        for line in section.splitlines()
+        if line.startswith("| major") or line.startswith("| minor")
+    ]
+    effect = [float(line.split("|")[2].split()[0]) for line in groups]
+    assert effect == [0.0, pytest.approx(2.0, abs=0.05)]  # majors untouched; +10 on 1 of 5 minors
+    left = {
+        int(line.split("|")[1]): line
+        for line in section.splitlines()
+        if line.split("|")[1:2] and line.split("|")[1].strip().isdigit()
+    }
+    assert sorted(left) == list(range(10))
+    assert left[6].rstrip(" |").endswith("yes")  # without class 6 nothing is left: it decides
+    assert "+0.00" in left[6] and "reproduced" not in left[6].replace("not reproduced", "")
+    assert all(left[c].rstrip(" |").endswith("no") for c in left if c != 6)
+    assert "## counts_exp: MFW improves top-1 (mfw vs ce)\n\npending: counts_exp" in text
+
+
+@pytest.mark.parametrize(
+    ("verdict", "dagger", "shown"),
+    [
+        ("reproduced", False, "yes"),
+        ("reproduced", True, "yes\u2020"),
+        ("reproduced (decided by class 6)", False, "yes c6"),
+        ("not reproduced (interval includes 0)", False, "no"),
+        ("not reproduced after Holm's correction", False, "no"),
+        ("not reproduced (interval on the opposite side)", False, "opp"),
+        (
+            "not reproduced (interval on the opposite side, not after Holm's correction)",
+            False,
+            "no",
+        ),
+        (
+            "pending: counts_exp has not finished; Holm's correction counts it as p = 1",
+            False,
+            "wait",
+        ),
+        ("premise fails (4 of 6 balanced control ce runs fit their classes)", False, "n/a"),
+        ("not tested in this setting (no balanced control)", False, "-"),
+    ],
+)
+def test_a_verdict_becomes_one_grid_mark(verdict, dagger, shown):
+    assert grid.mark(verdict, dagger) == shown
+
+
+def test_the_grid_puts_each_study_under_its_image_counts(params):
+    loaded = resolved(params)
+    confirmed = pd.read_csv(REPO / "results/confirmation/verdicts.csv")
+    counted = pd.DataFrame(
+        [
+            {
+                "study": "counts_step",
+                "claim": "MFW improves top-1 (mfw vs ce)",
+                "verdict": "reproduced (decided by class 6)",
+            },
+            {
+                "study": "counts_ldam_step",
+                "claim": "MFW improves top-1 (mfw_ldam_drw vs ldam_drw)",
+                "verdict": "not reproduced (interval includes 0)",
+            },
+            {
+                "study": "counts_mid",
+                "claim": "MFW improves top-1 (mfw vs ce)",
+                "verdict": "pending: counts_mid has not finished",
+            },
+        ]
+    )
+    table = grid.grid_table(loaded, confirmed, counted)
+    assert list(table.columns) == ["500/5", "500>5", "150/15", "150>15", "5k/50", "2k/20"]
+    assert table.loc["MFW improves top-1 over ce", "5k/50"] == "yes c6"
+    assert table.loc["MFW + LDAM-DRW improves on LDAM-DRW", "5k/50"] == "no"  # same setting
+    assert table.loc["MFW improves top-1 over ce", "2k/20"] == "wait"
+    assert table.loc["MFW + DRW improves on DRW", "500>5"] == "opp"  # from the committed verdicts
+    assert table.loc["MFW improves the minor group (vs ce)", "500/5"] == "-"
+    lines = grid.grid_markdown(loaded, confirmed, counted).splitlines()
+    assert all(len(line) < 110 for line in lines[1:])  # the README's rows

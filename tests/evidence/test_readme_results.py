@@ -1,22 +1,20 @@
-"""The README's headline tables are the verdicts' (results/confirmation/headline.md), line for
-line, and those are what the committed verdicts and runs tables give: a re-made verdict cannot
-leave the guide telling old news."""
+"""The README's headline grid is the paper-counts stage's (results/paper_counts/grid.md), line
+for line, and that grid, like the confirmation headline tables, is what the committed verdicts
+give: a re-made verdict cannot leave the guide telling old news."""
 
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from procrustean import verdict_files
 from procrustean.config import load_params
-from procrustean.report import confirmation, headline
+from procrustean.report import confirmation, grid, headline
 from tests.helpers import REPO
 
 README = REPO / "README.md"
 HEADLINE = REPO / verdict_files.OUTPUTS[-1]
-CLAIMS = "| the paper's claim | measure |"
-PLATEAU = "| runs plateaued |"
-SETTINGS = ["step r100", "exp r100", "step r10", "exp r10"]
+GRID_FILE = REPO / verdict_files.PAPER_COUNTS_OUTPUTS[-1]
+GRID = "| the paper's claim "
 
 
 def table(text: str, header: str) -> list[str]:
@@ -27,12 +25,22 @@ def table(text: str, header: str) -> list[str]:
     return lines[start:end]
 
 
-@pytest.mark.parametrize("header", [CLAIMS, PLATEAU])
-def test_the_readme_quotes_the_headline_tables_line_for_line(header):
-    quoted = table(README.read_text(encoding="utf-8"), header)
-    assert quoted == table(HEADLINE.read_text(encoding="utf-8"), header)
-    cells = [c.strip() for c in quoted[0].strip("|").split("|")]
-    assert cells[-4:] == SETTINGS  # a column per setting, ratio 100 first
+def test_the_readme_quotes_the_grid_line_for_line():
+    quoted = table(README.read_text(encoding="utf-8"), GRID)
+    assert quoted == table(GRID_FILE.read_text(encoding="utf-8"), GRID)
+    assert all(len(line) < 110 for line in quoted)
+    heads = [c.strip() for c in quoted[0].strip("|").split("|")]
+    assert heads[1:5] == ["500/5", "500>5", "150/15", "150>15"]  # confirmation, ratio 100 first
+
+
+def test_the_committed_grid_is_what_the_committed_verdicts_give():
+    params = load_params(REPO / "params.yaml")
+    confirmed = pd.read_csv(REPO / verdict_files.OUTPUTS[2])
+    counted = pd.read_csv(REPO / verdict_files.PAPER_COUNTS_OUTPUTS[1])
+    assert grid.grid_markdown(params, confirmed, counted) == GRID_FILE.read_text(encoding="utf-8")
+    for study in params.paper_counts.pending:  # a pending study's columns wait
+        label = grid.study_label(params, study)
+        assert "wait" in grid.grid_table(params, confirmed, counted)[label].tolist()
 
 
 def test_the_committed_headline_is_what_the_committed_verdicts_give():

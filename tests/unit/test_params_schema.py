@@ -206,6 +206,35 @@ def test_the_confirmation_design_names_only_its_own_studies(tmp_path, params, ke
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        ("studies", ["counts_step", "nope"], "paper_counts.studies[1]: 'nope' is not a study"),
+        ("pending", ["quick"], "paper_counts.pending[0]: 'quick' is not one of paper_counts"),
+    ],
+)
+def test_the_paper_count_design_names_only_its_own_studies(tmp_path, params, key, value, says):
+    params["paper_counts"] = {"studies": ["counts_step"], "pending": []} | {key: value}
+    write_params(tmp_path, params)
+    proc = run_cli("validate", cwd=tmp_path)
+    assert proc.returncode == 2 and says in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_the_paper_count_design_may_be_absent(repo_params):
+    from procrustean.config import resolve_params
+    from procrustean.engines import dvc_yaml
+
+    loaded = resolve_params(copy.deepcopy(repo_params), "params.yaml", "params.yaml")
+    design = loaded.paper_counts
+    assert design.finished == tuple(s for s in design.studies if s not in design.pending)
+    assert "  paper-counts:\n" in dvc_yaml.render(loaded)
+    without = copy.deepcopy(repo_params)
+    del without["paper_counts"]
+    bare = resolve_params(without, "params.yaml", "params.yaml")
+    assert bare.paper_counts is None and "paper-counts" not in dvc_yaml.render(bare)
+
+
 def test_the_confirmation_design_is_data_and_may_be_absent(repo_params):
     from procrustean.config import resolve_params
     from procrustean.engines import dvc_yaml
@@ -217,4 +246,5 @@ def test_the_confirmation_design_is_data_and_may_be_absent(repo_params):
     without = copy.deepcopy(repo_params)
     del without["confirmation"]
     bare = resolve_params(without, "params.yaml", "params.yaml")
-    assert bare.confirmation is None and "verdicts" not in dvc_yaml.render(bare)
+    assert bare.confirmation is None and "  verdicts:\n" not in dvc_yaml.render(bare)
+    assert "results/confirmation" not in dvc_yaml.render(bare)  # nor does paper-counts read it

@@ -14,6 +14,7 @@ from procrustean.config import resolve_params, study_runs
 from procrustean.errors import UserError
 from procrustean.verdict_files import OUTPUTS as VERDICTS
 from procrustean.verdict_files import input_tables as verdict_inputs
+from procrustean.verdict_files import PAPER_COUNTS_OUTPUTS, paper_counts_inputs
 from procrustean.checks.freshness import (
     Freshness,
     setting_tail,

@@ -23,3 +23,18 @@ rule verdicts:
     localrule: True
     shell:
         "procrustean verdicts > {log} 2>&1"
+
+
+rule paper_counts:
+    input:
+        paper_counts_inputs(
+            PARAMS.paper_counts.finished if PARAMS.paper_counts else (),
+            PARAMS.confirmation is not None,
+        ),
+    output:
+        [*PAPER_COUNTS_OUTPUTS, PAPER_COUNTS_OUTPUTS[0] + PROV],
+    log:
+        "logs/paper_counts/paper_counts.log",
+    localrule: True
+    shell:
+        "procrustean paper-counts > {log} 2>&1"

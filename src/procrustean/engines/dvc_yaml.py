@@ -243,6 +243,24 @@ def render_verdicts(params: Params) -> str:
     )
 
 
+def render_paper_counts(params: Params) -> str:
+    """The paper-counts stage: its params block (the design), the tables it reads and its code;
+    nothing when params.yaml declares no paper-count design."""
+    if params.paper_counts is None:
+        return ""
+    code = sorted(stage_code_hashes("paper-counts"))
+    outs = [*verdict_files.PAPER_COUNTS_OUTPUTS, verdict_files.PAPER_COUNTS_OUTPUTS[0] + PROV]
+    tables = verdict_files.paper_counts_inputs(
+        params.paper_counts.finished, params.confirmation is not None
+    )
+    return (
+        f"  paper-counts:\n    cmd: {CLI} paper-counts\n"
+        f"    params:\n{_deps(['paper_counts'], 6)}"
+        f"    deps:\n{_deps([*tables, *code], 6)}"
+        f"    outs:\n{_items(outs, 6)}"
+    )
+
+
 def render(params: Params) -> str:
     """The whole of dvc.yaml for ``params``' studies and this tree's code."""
     return (
@@ -251,6 +269,7 @@ def render(params: Params) -> str:
         + render_groups(list(params.studies))
         + render_report()
         + render_verdicts(params)
+        + render_paper_counts(params)
     )
 
 

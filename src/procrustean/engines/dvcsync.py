@@ -40,6 +40,14 @@ def stage_files(params: Params) -> dict[str, Files]:
         outs = [*verdict_files.OUTPUTS, verdict_files.OUTPUTS[0] + PROV]
         tables = verdict_files.input_tables(params.confirmation.finished)
         stages["verdicts"] = (tables, outs)
+    if params.paper_counts is not None:
+        outs = [*verdict_files.PAPER_COUNTS_OUTPUTS, verdict_files.PAPER_COUNTS_OUTPUTS[0] + PROV]
+        stages["paper-counts"] = (
+            verdict_files.paper_counts_inputs(
+                params.paper_counts.finished, params.confirmation is not None
+            ),
+            outs,
+        )
     return stages
 
 

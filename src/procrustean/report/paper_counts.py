@@ -13,8 +13,10 @@ in docs/evidence.md ("The paper-count studies") before those studies ran.
   their classes).
 - The curve: mfw - ce top-1 and minor-group test accuracy over the minors' image count.
 
-A study is judged when its runs table has every run its grid in params.yaml names; until then
-its tests are "pending" and Holm's correction counts them as p = 1.
+A study is judged once params.yaml's ``paper_counts.pending`` no longer names it (its runs table
+must then hold every run of its grid); until then its tests are "pending" and Holm's correction
+counts them as p = 1. A per-class and per-group sensitivity table sits beside the verdicts, and
+the README's grid (claim x setting, a mark a cell) beside both (``report.grid``).
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ import pandas as pd
 from procrustean import verdict_files
 from procrustean.config import study_runs
 from procrustean.entries import Params
+from procrustean.errors import UserError
 from procrustean.fileio import atomic_group, atomic_path
 from procrustean.provenance import hash_inputs, now, stable_record, write_provenance
-from procrustean.report import claims, confirmation, post_hoc, stats
+from procrustean.report import claims, confirmation, grid, post_hoc, stats
 from procrustean.report.stats import Interval, t_interval
+from procrustean.report.tables import GROUP_ORDER
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,11 @@ ACCURACY = (  # family A, registered 2026-12-03
 )
 MECHANISM_STUDIES = ("counts_step", "counts_exp", "counts_mid")  # ce and mfw, per setting
 CONTROL = "counts_balanced"  # the balanced control of the 5k subsets (step and exp)
-CURVE = ("confirm", "counts_mid", "counts_step")  # step 100 at 5, 20 and 50 minor images
+CURVE = (
+    verdict_files.CURVE_BASE,
+    "counts_mid",
+    "counts_step",
+)  # step 100 at 5, 20 and 50 minor images
 AGAINST_BALANCED = claims.Claim(
     "minor data go to the major classes more than under balance",
     "share of the minor classes' clean images predicted as a major class, first quarter, "
@@ -81,20 +89,35 @@ REPLACED = (  # registered rules that the revised ones replace here
     "minor data are classified into the major classes early",  # a fixed 0.5: AGAINST_BALANCED
     "over-fitting: minor classes generalise worse than they fit",  # no premise: OVERFIT_CONTROL
 )
+DECIDED = " (decided by class "  # the note a verdict one class decides carries
 PENDING = "pending: {study} has not finished; Holm's correction counts it as p = 1"
 PREMISE_FAILS = "premise fails ({fit} balanced control ce runs fit their classes)"
 NO_CONTROL = "not tested in this setting (no balanced control)"
 
 
 def finished(params: Params, tables: dict[str, pd.DataFrame]) -> set[str]:
-    """The studies whose runs table holds every run (setting, method, seed) of their grid."""
-    done = set()
-    for study, runs in tables.items():
-        present = set(zip(runs.setting, runs.method, runs.seed, strict=True))
+    """The design's finished studies (params.yaml's ``paper_counts`` without its pending ones);
+    a UserError when the block names other studies than this code judges, or when a finished
+    study's runs table lacks a run (setting, method, seed) of its grid."""
+    design = params.paper_counts
+    if design is None or set(design.studies) != set(DESIGN):
+        raise UserError(
+            f"{params.source}: paper_counts.studies must name the registered studies "
+            f"{', '.join(DESIGN)}; restore the block (docs/evidence.md, 'The paper-count studies')"
+        )
+    for study in design.finished:
+        present = set()
+        if study in tables:
+            runs = tables[study]
+            present = set(zip(runs.setting, runs.method, runs.seed, strict=True))
         wanted = {(r.setting.name, r.method, r.seed) for r in study_runs(params, study)}
-        if wanted <= present:
-            done.add(study)
-    return done
+        if not wanted <= present:
+            raise UserError(
+                f"{params.source}: paper_counts: {study} is not pending but "
+                f"{verdict_files.runs_path(study)} lacks {len(wanted - present)} of its "
+                f"{len(wanted)} runs; make its report or put it back under paper_counts.pending"
+            )
+    return set(design.finished)
 
 
 def family_of(runs: pd.DataFrame) -> str:
@@ -145,6 +168,25 @@ def _left_out(runs: pd.DataFrame, test: Test, c: int) -> pd.DataFrame:
     return diff.rename("value").reset_index()[["subset", "seed", "value"]]
 
 
+def left_out_rows(frame: pd.DataFrame, i: int, runs: pd.DataFrame) -> list[dict]:
+    """Family A row ``i`` (a top-1 test) with each class left out in turn: its interval,
+    Holm's p with the new p in the family, verdict, and whether the verdict changes."""
+    test, row = ACCURACY[i], frame.loc[i]
+    judged = str(row.verdict).split(DECIDED)[0]  # without a "decided by" note already added
+    out = []
+    for col in post_hoc.class_columns(runs):
+        c = int(col[6:])
+        alt = pd.Series(_measured(_left_out(runs, test, c), test.claim))
+        p = frame.p.copy()
+        p.iloc[i] = alt.p
+        alt["holm_p"] = _holm(p)[i]
+        verdict = _verdict(alt, test.claim)
+        out.append(
+            alt.to_dict() | {"left_out": c, "verdict": verdict, "decides": verdict != judged}
+        )
+    return out
+
+
 def deciding_classes(frame: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> list[str]:
     """Per family A row: the classes whose leaving out changes the row's verdict (its
     interval, its Holm's p with the new p in the family, or the subset signs), as text."""
@@ -155,18 +197,66 @@ def deciding_classes(frame: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> li
         if test.column != "top1" or row.n == 0 or runs is None:
             out.append("-")
             continue
-        deciding = []
-        for col in post_hoc.class_columns(runs):
-            c = int(col[6:])
-            found = _left_out(runs, test, c)
-            alt = pd.Series(_measured(found, test.claim))
-            p = frame.p.copy()
-            p.iloc[i] = alt.p
-            alt["holm_p"] = _holm(p)[i]
-            if _verdict(alt, test.claim) != row.verdict:
-                deciding.append(str(c))
+        deciding = [str(r["left_out"]) for r in left_out_rows(frame, i, runs) if r["decides"]]
         out.append(" ".join(deciding) or "none")
     return out
+
+
+def group_rows(runs: pd.DataFrame, test: Test) -> list[dict]:
+    """A top-1 test's paired effect on each class group's test accuracy the setting has."""
+    out = []
+    family = family_of(runs)
+    for group in GROUP_ORDER:
+        column = f"group_{group}"
+        if column not in runs or runs.loc[runs.family == family, column].isna().all():
+            continue
+        claim = claims.Claim(group, "", column, test.method, test.base, True)
+        found = claims.claim_values(runs, family, claim)
+        out.append(_measured(found, claim) | {"group": group})
+    return out
+
+
+def sensitivity_markdown(accuracy: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> str:
+    """Per judged top-1 test of family A: its effect on each class group, then the test with
+    each class left out (interval, Holm's p in the family, verdict, whether it decides)."""
+    parts = [
+        "# Sensitivity of the paper-count top-1 verdicts: per class group, and with each class "
+        "left out (top-1 on the balanced test set is the mean of the per-class accuracies, so "
+        "leaving a class out is the mean of the other nine); mean [95% t-interval] over pairs, "
+        "Holm's p with the new p in family A, wins/n"
+    ]
+    for i, row in accuracy.iterrows():
+        test = ACCURACY[i]
+        if test.column != "top1":
+            continue
+        head = f"## {test.study}: {row.claim}"
+        if row.n == 0:
+            parts += [head, str(row.verdict)]
+            continue
+        runs = tables[test.study]
+        groups = pd.DataFrame(group_rows(runs, test))
+        groups["interval"] = [_interval_text(r) for _, r in groups.iterrows()]
+        groups["wins"] = [f"{int(r.wins)}/{int(r.n)}" for _, r in groups.iterrows()]
+        left = pd.DataFrame(left_out_rows(accuracy, i, runs))
+        left["interval"] = [_interval_text(r) for _, r in left.iterrows()]
+        left["wins"] = [f"{int(r.wins)}/{int(r.n)}" for _, r in left.iterrows()]
+        left["decides"] = left.decides.map({True: "yes", False: "no"})
+        all_classes = (
+            f"all classes: {_interval_text(row)}, Holm's p {row.holm_p:.3g}: {row.verdict}"
+        )
+        parts += [
+            head,
+            f"{row.setting}; {all_classes}",
+            groups[["group", "interval", "wins", "p"]].to_markdown(index=False, floatfmt=".3g"),
+            left[["left_out", "interval", "holm_p", "wins", "verdict", "decides"]].to_markdown(
+                index=False, floatfmt=".3g"
+            ),
+        ]
+    return "\n\n".join(parts) + "\n"
+
+
+def _interval_text(row: pd.Series) -> str:
+    return Interval(row["mean"], row.ci_low, row.ci_high, int(row.n)).text(2, signed=True)
 
 
 def accuracy_family(
@@ -199,7 +289,7 @@ def accuracy_family(
     frame["decided_by"] = deciding_classes(frame, tables)
     for i, row in frame.iterrows():
         if row.decided_by not in ("-", "none"):
-            frame.loc[i, "verdict"] = f"{row.verdict} (decided by class {row.decided_by})"
+            frame.loc[i, "verdict"] = f"{row.verdict}{DECIDED}{row.decided_by})"
     frame.loc[frame.n == 0, ["p", "holm_p"]] = float("nan")
     return frame
 
@@ -349,9 +439,9 @@ def curve(params: Params, tables: dict[str, pd.DataFrame], done: set[str]) -> pd
     return pd.DataFrame(rows)
 
 
-OUT_DIR = "results/paper_counts"
-OUTPUTS = (f"{OUT_DIR}/verdicts.md", f"{OUT_DIR}/verdicts.csv")
+OUTPUTS = verdict_files.PAPER_COUNTS_OUTPUTS  # verdicts.md, verdicts.csv, sensitivity.md, grid.md
 STUDIES = tuple(dict.fromkeys([*(t.study for t in ACCURACY), *MECHANISM_STUDIES, CONTROL, *CURVE]))
+DESIGN = tuple(s for s in STUDIES if s != verdict_files.CURVE_BASE)  # params' paper_counts.studies
 TITLE = (
     'MFW at the paper\'s image counts (docs/evidence.md, "The paper-count studies"): '
     "registered before the runs; mean [95% t-interval] over pairs (same subset and seed), "
@@ -396,7 +486,7 @@ def markdown(accuracy: pd.DataFrame, mechanism: pd.DataFrame, points: pd.DataFra
 
 
 def read_tables(studies: tuple[str, ...]) -> tuple[dict, dict, list[str]]:
-    """The runs and curves tables of the studies whose report exists, and the files read."""
+    """The runs and curves tables of ``studies`` that exist, and the files read."""
     runs, curves, read = {}, {}, []
     for study in studies:
         paths = (verdict_files.runs_path(study), verdict_files.curves_path(study))
@@ -407,12 +497,15 @@ def read_tables(studies: tuple[str, ...]) -> tuple[dict, dict, list[str]]:
 
 
 def write_paper_counts(params: Params) -> list[str]:
-    """``procrustean paper-counts``: judge what has finished, the rest pending; write the
-    tables (md, csv) under results/paper_counts/ with a provenance record."""
+    """``procrustean paper-counts``: judge the design's finished studies, the rest pending; write
+    the verdicts (md, csv), their sensitivity and the README's grid under results/paper_counts/
+    with a provenance record."""
     started = now()
     for study in STUDIES:
         params.study(study)
-    runs, curves, read = read_tables(STUDIES)
+    design = params.paper_counts
+    read_from = (*design.finished, verdict_files.CURVE_BASE) if design else ()
+    runs, curves, read = read_tables(read_from)
     done = finished(params, runs)
     recipes = {
         s: (
@@ -423,11 +516,21 @@ def write_paper_counts(params: Params) -> list[str]:
     }
     accuracy = accuracy_family(runs, curves, done, recipes)
     mechanism = mechanism_family(runs, curves, done, recipes)
-    points = curve(params, runs, done)
+    points = curve(params, runs, done | ({verdict_files.CURVE_BASE} & set(runs)))
+    confirmed = pd.DataFrame(columns=["setting", "claim", "verdict"])
+    if params.confirmation is not None:  # the grid's other settings
+        confirmed = pd.read_csv(verdict_files.OUTPUTS[2])
+        read.append(verdict_files.OUTPUTS[2])
     long = pd.concat([accuracy.assign(family="A"), mechanism.assign(family="C")], ignore_index=True)
-    texts = (markdown(accuracy, mechanism, points), long.to_csv(index=False))
+    texts = (
+        markdown(accuracy, mechanism, points),
+        long.to_csv(index=False),
+        sensitivity_markdown(accuracy, runs),
+        grid.grid_markdown(params, confirmed, long),
+    )
     resolved = {
         "studies": {s: params.study(s).record()[s] for s in STUDIES},
+        "design": design.record()["paper_counts"],
         "finished": sorted(done),
     }
     with atomic_group():

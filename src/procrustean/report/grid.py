@@ -1,0 +1,145 @@
+"""The README's headline grid: one row per paper claim, one column per setting (headed by its
+image counts), a verdict mark in each cell. It joins the confirmation verdicts (the 5-image
+stand-ins and ratio 10, pre-registered rules) and the paper-count verdicts (revised rules); the
+numbers behind each mark are in results/confirmation/headline.md and
+results/paper_counts/verdicts.md."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from procrustean.entries import Params
+from procrustean.report import claims
+
+# The paper's claim as the grid names it, and the verdict rows (either design) that test it.
+ROWS: dict[str, tuple[str, ...]] = {
+    "most minor data go to the major classes": (
+        "minor data are classified into the major classes early",
+        "minor data go to the major classes more than under balance",
+    ),
+    "major classes are fit first": ("under-fitting: major classes are fit first",),
+    "minor features get larger gradients": (
+        "gradient imbalance: minor features get larger gradients",
+    ),
+    "larger minor gradients, clean pass": ("gradient imbalance (clean pass)",),
+    "minors generalise worse than majors": (
+        "over-fitting: minor classes generalise worse than they fit",
+    ),
+    "imbalance makes minors over-fit": (
+        "over-fitting is induced by imbalance, not by few images alone",
+    ),
+    "MFW balances progress": ("MFW balances progress",),
+    "MFW balances gradients": ("MFW balances gradients",),
+    "MFW balances gradients, clean pass": ("MFW balances gradients (clean pass)",),
+    "MFW reduces minor over-fitting": ("MFW reduces minor over-fitting",),
+    "MFW improves top-1 over ce": ("MFW improves top-1 (mfw vs ce)",),
+    "MFW improves the minor group (vs ce)": ("MFW improves minor group's accuracy (mfw vs ce)",),
+    "MFW + DRW improves on DRW": ("MFW improves top-1 (mfw_drw vs drw)",),
+    "MFW + LDAM-DRW improves on LDAM-DRW": ("MFW improves top-1 (mfw_ldam_drw vs ldam_drw)",),
+    "MFW beats uniform mixing (ablation)": ("MFW improves top-1 (mfw vs mfw_uniform)",),
+    "MFW beats manifold mixup": ("MFW improves top-1 (mfw vs manifold_mixup)",),
+    "MFW beats remix": ("MFW improves top-1 (mfw vs remix)",),
+}
+LEGEND = (
+    "yes: reproduced (interval on the claimed side, Holm's p < 0.05, the claimed sign in every "
+    "subset); yes\u2020: reproduced, but the interval over the 3 subset means includes the null; "
+    "no: not reproduced; opp: the interval on the opposite side; c<k>: leaving class k out "
+    "changes the verdict; wait: the study has not finished; n/a: the claim's premise does not "
+    "hold there; -: not tested there. Column heads are the training images a class: a/b step "
+    "(majors a, minors b), a>b exp (a down to b)."
+)
+
+
+def mark(verdict: str, dagger: bool = False) -> str:
+    """A verdict text as a grid mark."""
+    deciding = re.search(r"\(decided by class ([\d ]+)\)$", verdict)
+    suffix = " " + " ".join(f"c{c}" for c in deciding.group(1).split()) if deciding else ""
+    if verdict.startswith("reproduced"):
+        return ("yes\u2020" if dagger else "yes") + suffix
+    if verdict.startswith("not reproduced (interval on the opposite side)"):
+        return "opp" + suffix
+    if verdict.startswith("not reproduced"):
+        return "no" + suffix
+    if verdict.startswith("pending"):
+        return "wait"
+    if verdict.startswith(("not applicable", "premise fails")):
+        return "n/a"
+    return "-"
+
+
+def counts_label(params: Params, dataset: str, profile: str, ratio: int) -> str:
+    """A setting's column head: its largest and smallest class counts (``500/5``, ``500>5``)."""
+    top = params.dataset(dataset).max_per_class
+    low = int(top / ratio)
+    short = f"{top // 1000}k" if top % 1000 == 0 else str(top)
+    return f"{short}{'/' if profile == 'step' else '>'}{low}"
+
+
+def family_label(params: Params, family: str) -> str:
+    """The column head of a confirmation setting (``fashion_mnist_500-step-r100``)."""
+    stem, profile, ratio = family.rsplit("-", 2)
+    dataset = next(d for d in params.datasets if re.sub(r"_s\d+$", "", d) == stem)
+    return counts_label(params, dataset, profile, int(ratio[1:]))
+
+
+def study_label(params: Params, study: str) -> str:
+    """The column head of a paper-count study (its first dataset, profile and ratio)."""
+    spec = params.study(study)
+    return counts_label(params, spec.datasets[0], spec.profiles[0], spec.ratios[0])
+
+
+def _confirmation_cells(params: Params, confirmed: pd.DataFrame) -> dict[tuple[str, str], str]:
+    by_name = {c.name: c for c in claims.claims(sorted(_methods(confirmed)))}
+    cells = {}
+    for row in confirmed.itertuples():
+        claim = by_name.get(row.claim)
+        dagger = (
+            claim is not None
+            and row.verdict == "reproduced"
+            and row.subset_n >= 2
+            and not (row.subset_low > claim.null or row.subset_high < claim.null)
+        )
+        cells[(row.claim, family_label(params, row.setting))] = mark(row.verdict, dagger)
+    return cells
+
+
+def _methods(confirmed: pd.DataFrame) -> set[str]:
+    found = set()
+    for name in confirmed.claim:
+        pair = re.search(r"\((\w+) vs (\w+)\)$", name)
+        found |= set(pair.groups()) if pair else set()
+    return found | {"ce", "mfw"}
+
+
+def grid_table(params: Params, confirmed: pd.DataFrame, counted: pd.DataFrame) -> pd.DataFrame:
+    """Claim x setting marks: the confirmation settings (highest ratio first), then the
+    paper-count ones (``counted``: their long verdicts, with a ``study`` column)."""
+    cells = _confirmation_cells(params, confirmed)
+    columns = list(dict.fromkeys(family_label(params, f) for f in confirmed.setting))
+    for row in counted.itertuples():
+        label = study_label(params, row.study)
+        columns += [] if label in columns else [label]
+        cells[(row.claim, label)] = mark(str(row.verdict))
+    table = {
+        label: {c: next((cells[(n, c)] for n in names if (n, c) in cells), "-") for c in columns}
+        for label, names in ROWS.items()
+    }
+    return pd.DataFrame.from_dict(table, orient="index", columns=columns)
+
+
+def grid_markdown(params: Params, confirmed: pd.DataFrame, counted: pd.DataFrame) -> str:
+    """The grid as a GitHub markdown table (columns padded), its legend in a comment above."""
+    table = grid_table(params, confirmed, counted)
+    first = "the paper's claim"
+    widths = [max(len(first), *map(len, table.index))]
+    widths += [max(len(c), *map(len, table[c])) for c in table.columns]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    lines = [f"<!-- {LEGEND} -->", line([first, *table.columns])]
+    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    lines += [line([name, *row]) for name, row in table.iterrows()]
+    return "\n".join(lines) + "\n"
