@@ -161,7 +161,8 @@ def test_every_study_has_its_stage_groups_in_dvc_yaml():
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
     studies = list(yaml.safe_load((REPO / "params.yaml").read_text())["studies"])
     groups = [f"{kind}-{s}" for s in studies for kind in ("split", "train", "evaluate")]
-    assert sorted(stages) == sorted(["run-config", "report", "verdicts", *groups])
+    designs = ["verdicts", "paper-counts"]  # params.yaml's confirmation and paper_counts blocks
+    assert sorted(stages) == sorted(["run-config", "report", *designs, *groups])
     from procrustean import verdict_files
     from procrustean.report import confirmation
 
@@ -172,6 +173,11 @@ def test_every_study_has_its_stage_groups_in_dvc_yaml():
     assert verdicts["deps"][: len(tables)] == tables
     outs = [next(iter(o)) for o in verdicts["outs"]]
     assert outs[: len(verdict_files.OUTPUTS)] == list(verdict_files.OUTPUTS)
+    counted = stages["paper-counts"]  # the finished studies' tables, confirm's, the verdicts
+    params = load_params(REPO / "params.yaml")
+    reads = verdict_files.paper_counts_inputs(params.paper_counts.finished)
+    assert counted["deps"][: len(reads)] == reads and reads[-1] == verdict_files.OUTPUTS[2]
+    assert [next(iter(o)) for o in counted["outs"]][:4] == list(verdict_files.PAPER_COUNTS_OUTPUTS)
     for study in studies:
         for kind in ("split", "train", "evaluate"):
             matrix = stages[f"{kind}-{study}"]["matrix"]
