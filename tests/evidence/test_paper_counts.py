@@ -242,7 +242,7 @@ def test_the_sensitivity_table_names_each_group_and_each_left_out_class():
         ("reproduced", True, "yes\u2020"),
         ("reproduced (decided by class 6)", False, "yes c6"),
         ("not reproduced (interval includes 0)", False, "no"),
-        ("not reproduced after Holm's correction", False, "no"),
+        ("not reproduced after Holm's correction", False, "holm"),
         ("not reproduced (interval on the opposite side)", False, "opp"),
         (
             "not reproduced (interval on the opposite side, not after Holm's correction)",

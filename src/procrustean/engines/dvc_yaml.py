@@ -243,6 +243,18 @@ def render_verdicts(params: Params) -> str:
     )
 
 
+def _entries_read(params: Params, studies: tuple[str, ...]) -> list[str]:
+    """The params entries a design's tables read: its studies, their recipes and datasets."""
+    specs = [params.study(s) for s in studies]
+    recipes = dict.fromkeys(spec.recipe for spec in specs)
+    datasets = dict.fromkeys(d for spec in specs for d in spec.datasets)
+    return [
+        *(f"studies.{s}" for s in studies),
+        *(f"recipes.{r}" for r in recipes),
+        *(f"datasets.{d}" for d in datasets),
+    ]
+
+
 def render_paper_counts(params: Params) -> str:
     """The paper-counts stage: its params block (the design), the tables it reads and its code;
     nothing when params.yaml declares no paper-count design."""
@@ -253,9 +265,10 @@ def render_paper_counts(params: Params) -> str:
     tables = verdict_files.paper_counts_inputs(
         params.paper_counts.finished, params.confirmation is not None
     )
+    studies = (*params.paper_counts.studies, verdict_files.CURVE_BASE)
     return (
         f"  paper-counts:\n    cmd: {CLI} paper-counts\n"
-        f"    params:\n{_deps(['paper_counts'], 6)}"
+        f"    params:\n{_deps(['paper_counts', *_entries_read(params, studies)], 6)}"
         f"    deps:\n{_deps([*tables, *code], 6)}"
         f"    outs:\n{_items(outs, 6)}"
     )

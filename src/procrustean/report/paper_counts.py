@@ -89,6 +89,7 @@ REPLACED = (  # registered rules that the revised ones replace here
     "minor data are classified into the major classes early",  # a fixed 0.5: AGAINST_BALANCED
     "over-fitting: minor classes generalise worse than they fit",  # no premise: OVERFIT_CONTROL
 )
+TIE_DIGITS = 9  # a paired difference within 1e-9 of the null is a tie (summation order)
 DECIDED = " (decided by class "  # the note a verdict one class decides carries
 PENDING = "pending: {study} has not finished; Holm's correction counts it as p = 1"
 PREMISE_FAILS = "premise fails ({fit} balanced control ce runs fit their classes)"
@@ -136,7 +137,9 @@ def _measured(found: pd.DataFrame, claim: claims.Claim) -> dict:
     """Interval, p-values, wins and the subset-sign check of a claim's values."""
     values = found["value"].astype(float)
     ci = t_interval(values)
-    wins = (values > claim.null) if claim.greater else (values < claim.null)
+    beyond = (values - claim.null).round(TIE_DIGITS)  # a float tie is no win
+    wins = (beyond > 0) if claim.greater else (beyond < 0)
+    by_subset = t_interval(found.groupby("subset")["value"].mean()) if len(found) else ci
     return {
         "n": ci.n,
         "mean": ci.mean,
@@ -147,6 +150,7 @@ def _measured(found: pd.DataFrame, claim: claims.Claim) -> dict:
         "wins": int(wins.sum()),
         "detectable": stats.detectable_effect(values - claim.null),
         "subsets_agree": claims.subsets_agree(found, claim),
+        "subsets_cross": bool(by_subset.n >= 2 and by_subset.low <= claim.null <= by_subset.high),
     }
 
 
