@@ -249,7 +249,8 @@ def measure(repo: Path, workdir: Path, repeats: int, study: str = "paper") -> di
         ),
     }
     params = load_params(clone / "params.yaml")
-    one = stage_files(dataclasses.replace(params, studies={study: params.study(study)}))
+    alone = {"studies": {study: params.study(study)}, "confirmation": None, "paper_counts": None}
+    one = stage_files(dataclasses.replace(params, **alone))  # the study's stages, no designs'
     named = [n for n in one if n.startswith(f"evaluate-{study}@")][:COMMIT_NAMED]
     results["commit_named"] = commit_named(clone, named, repeats)
     stages = len(one)
