@@ -185,21 +185,57 @@ def test_params_yaml_survives_dvcs_round_trip(tmp_path):
     assert changed == [(f"      p_max: {old}", "      p_max: 0.3")]
 
 
+CONFIRMATION = {
+    "studies": ["confirm", "confirm_ldam"],
+    "pending": [],
+    "pairs": 15,
+    "accuracy_tests": 11,
+}
+PAPER_COUNTS = {"studies": ["counts_step"], "pending": []}
+
+
 @pytest.mark.parametrize(
-    ("key", "value", "says"),
+    ("block", "design", "key", "value", "says"),
     [
-        ("studies", ["confirm", "nope"], "confirmation.studies[1]: 'nope' is not a study"),
-        ("pending", ["quick"], "confirmation.pending[0]: 'quick' is not one of confirmation"),
-        ("pending", ["confirm", "confirm_ldam"], "every study of the design is pending"),
+        (
+            "confirmation",
+            CONFIRMATION,
+            "studies",
+            ["confirm", "nope"],
+            "confirmation.studies[1]: 'nope' is not a study",
+        ),
+        (
+            "confirmation",
+            CONFIRMATION,
+            "pending",
+            ["quick"],
+            "confirmation.pending[0]: 'quick' is not one of confirmation",
+        ),
+        (
+            "confirmation",
+            CONFIRMATION,
+            "pending",
+            ["confirm", "confirm_ldam"],
+            "every study of the design is pending",
+        ),
+        (
+            "paper_counts",
+            PAPER_COUNTS,
+            "studies",
+            ["counts_step", "nope"],
+            "paper_counts.studies[1]: 'nope' is not a study",
+        ),
+        (
+            "paper_counts",
+            PAPER_COUNTS,
+            "pending",
+            ["quick"],
+            "paper_counts.pending[0]: 'quick' is not one of paper_counts",
+        ),
     ],
 )
-def test_the_confirmation_design_names_only_its_own_studies(tmp_path, params, key, value, says):
-    params["confirmation"] = {
-        "studies": ["confirm", "confirm_ldam"],
-        "pending": [],
-        "pairs": 15,
-        "accuracy_tests": 11,
-    } | {key: value}
+def test_a_design_names_only_its_own_studies(tmp_path, params, block, design, key, value, says):
+    params[block] = design | {key: value}
     write_params(tmp_path, params)
     proc = run_cli("validate", cwd=tmp_path)
     assert proc.returncode == 2 and says in proc.stderr, proc.stderr
@@ -207,44 +243,19 @@ def test_the_confirmation_design_names_only_its_own_studies(tmp_path, params, ke
 
 
 @pytest.mark.parametrize(
-    ("key", "value", "says"),
-    [
-        ("studies", ["counts_step", "nope"], "paper_counts.studies[1]: 'nope' is not a study"),
-        ("pending", ["quick"], "paper_counts.pending[0]: 'quick' is not one of paper_counts"),
-    ],
+    ("block", "stage"), [("confirmation", "verdicts"), ("paper_counts", "paper-counts")]
 )
-def test_the_paper_count_design_names_only_its_own_studies(tmp_path, params, key, value, says):
-    params["paper_counts"] = {"studies": ["counts_step"], "pending": []} | {key: value}
-    write_params(tmp_path, params)
-    proc = run_cli("validate", cwd=tmp_path)
-    assert proc.returncode == 2 and says in proc.stderr, proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1
-
-
-def test_the_paper_count_design_may_be_absent(repo_params):
+def test_a_design_is_data_and_may_be_absent(repo_params, block, stage):
     from procrustean.config import resolve_params
     from procrustean.engines import dvc_yaml
 
     loaded = resolve_params(copy.deepcopy(repo_params), "params.yaml", "params.yaml")
-    design = loaded.paper_counts
+    design = getattr(loaded, block)
     assert design.finished == tuple(s for s in design.studies if s not in design.pending)
-    assert "  paper-counts:\n" in dvc_yaml.render(loaded)
+    assert f"  {stage}:\n" in dvc_yaml.render(loaded)
     without = copy.deepcopy(repo_params)
-    del without["paper_counts"]
+    del without[block]
     bare = resolve_params(without, "params.yaml", "params.yaml")
-    assert bare.paper_counts is None and "paper-counts" not in dvc_yaml.render(bare)
-
-
-def test_the_confirmation_design_is_data_and_may_be_absent(repo_params):
-    from procrustean.config import resolve_params
-    from procrustean.engines import dvc_yaml
-
-    loaded = resolve_params(copy.deepcopy(repo_params), "params.yaml", "params.yaml")
-    design = loaded.confirmation
-    assert design.finished == tuple(s for s in design.studies if s not in design.pending)
-    assert "  verdicts:\n" in dvc_yaml.render(loaded)
-    without = copy.deepcopy(repo_params)
-    del without["confirmation"]
-    bare = resolve_params(without, "params.yaml", "params.yaml")
-    assert bare.confirmation is None and "  verdicts:\n" not in dvc_yaml.render(bare)
-    assert "results/confirmation" not in dvc_yaml.render(bare)  # nor does paper-counts read it
+    assert getattr(bare, block) is None and f"  {stage}:\n" not in dvc_yaml.render(bare)
+    if block == "confirmation":  # nor does paper-counts read the confirmation verdicts then
+        assert "results/confirmation" not in dvc_yaml.render(bare)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from procrustean.entries import Params
 from procrustean.report import claims
+from procrustean.report.tables import PAIRS
 
 # The paper's claim as the grid names it, and the verdict rows (either design) that test it.
 ROWS: dict[str, tuple[str, ...]] = {
@@ -94,7 +95,8 @@ def study_label(params: Params, study: str) -> str:
 
 
 def _confirmation_cells(params: Params, confirmed: pd.DataFrame) -> dict[tuple[str, str], str]:
-    by_name = {c.name: c for c in claims.claims(sorted(_methods(confirmed)))}
+    every = sorted({m for pair in PAIRS for m in pair})  # as the headline table names them
+    by_name = {c.name: c for c in claims.claims(every)}
     cells = {}
     for row in confirmed.itertuples():
         claim = by_name.get(row.claim)
@@ -106,14 +108,6 @@ def _confirmation_cells(params: Params, confirmed: pd.DataFrame) -> dict[tuple[s
         )
         cells[(row.claim, family_label(params, row.setting))] = mark(row.verdict, dagger)
     return cells
-
-
-def _methods(confirmed: pd.DataFrame) -> set[str]:
-    found = set()
-    for name in confirmed.claim:
-        pair = re.search(r"\((\w+) vs (\w+)\)$", name)
-        found |= set(pair.groups()) if pair else set()
-    return found | {"ce", "mfw"}
 
 
 def grid_table(params: Params, confirmed: pd.DataFrame, counted: pd.DataFrame) -> pd.DataFrame:

@@ -69,11 +69,8 @@ ACCURACY = (  # family A, registered 2026-12-03
 )
 MECHANISM_STUDIES = ("counts_step", "counts_exp", "counts_mid")  # ce and mfw, per setting
 CONTROL = "counts_balanced"  # the balanced control of the 5k subsets (step and exp)
-CURVE = (
-    verdict_files.CURVE_BASE,
-    "counts_mid",
-    "counts_step",
-)  # step 100 at 5, 20 and 50 minor images
+# step 100 at 5, 20 and 50 minor images
+CURVE = (verdict_files.CURVE_BASE, "counts_mid", "counts_step")
 AGAINST_BALANCED = claims.Claim(
     "minor data go to the major classes more than under balance",
     "share of the minor classes' clean images predicted as a major class, first quarter, "
