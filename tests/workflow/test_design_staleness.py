@@ -45,13 +45,19 @@ def _dry(repo) -> dict[str, int]:
 def test_snakemake_reruns_a_design_after_its_code_or_params_change(tmp_path):
     """In a fresh clone nothing runs; a comment in the paper-count code re-runs paper_counts
     alone; one in the verdicts' code re-runs both (the grid reads the verdicts); putting a
-    finished study back under pending re-runs paper_counts alone."""
+    finished study back under pending re-runs paper_counts alone. ``procrustean status``
+    (all studies) names the design that is out of date and the command."""
     repo = fresh_clone(tmp_path / "repo")
     assert _dry(repo) == {}
     code = repo / "src/procrustean/report/paper_counts.py"
     original = code.read_text()
     code.write_text(original + "# a comment\n")
     assert _dry(repo) == {"paper_counts": 1}
+    status = run(["procrustean", "status", "--allow-missing"], repo, check=False)
+    assert status.returncode == 1
+    assert "status verdicts: up to date (allow-missing)" in status.stdout
+    assert "status paper-counts: out of date (allow-missing) (code)" in status.stdout
+    assert "snakemake --cores 1 paper_counts --config allow_missing=true" in status.stdout
     code.write_text(original)
     verdicts_code = repo / "src/procrustean/report/confirmation.py"
     kept = verdicts_code.read_text()
