@@ -47,7 +47,9 @@ HEADER = """\
 # results/<study>/config/ (the params the stage records and the sha256 of its code), rewriting
 # only the files whose content changed. Every stage depends on its key file, so an edit of params
 # or stage code re-runs exactly the stages it touches, and bad params are refused by run-config
-# before DVC removes any output (run-config's outputs persist). Its deps are the stage code
+# or, where DVC skips it as unchanged, by the first stage that runs. Every output persists: DVC
+# never removes one before a stage runs (each command writes its outputs whole, atomically), so a
+# refusal leaves the tree as it was. Its deps are the stage code
 # (procrustean.provenance.stage_code_files). Per-run metrics are plain outputs; each study's
 # results/<study>/summary.json is its DVC metric. After adding a study to params.yaml, or a
 # source file to a stage, run `procrustean dvc-yaml` (run-config refuses until then).
@@ -109,12 +111,10 @@ def _bodies() -> dict[str, str]:
       deps:
         - {_p(KEY, kind="split", name=ITEM["setting"])}
       outs:
-        - {split}
-        - {split}{PROV}
-        - {summary}:
-            cache: false
-        - {summary}{PROV}:
-            cache: false
+        - {split}: {{persist: true}}
+        - {split}{PROV}: {{persist: true}}
+        - {summary}: {{cache: false, persist: true}}
+        - {summary}{PROV}: {{cache: false, persist: true}}
 """,
         "train": f"""      cmd: >-
         {CLI} train --study ${{item.study}} --dataset ${{item.dataset}}
@@ -127,11 +127,9 @@ def _bodies() -> dict[str, str]:
         - {split}
         - {_p(KEY, kind="train", name="${item.dataset}/${item.method}")}
       outs:
-        - {model}
-        - {history}:
-            cache: false
-        - {history}{PROV}:
-            cache: false
+        - {model}: {{persist: true}}
+        - {history}: {{cache: false, persist: true}}
+        - {history}{PROV}: {{cache: false, persist: true}}
 """,
         "evaluate": f"""      cmd: >-
         {CLI} evaluate --dataset ${{item.dataset}}
@@ -144,10 +142,8 @@ def _bodies() -> dict[str, str]:
         - {model}
         - {_p(KEY, kind="evaluate", name="${item.dataset}")}
       outs:
-        - {metrics}:
-            cache: false
-        - {metrics}{PROV}:
-            cache: false
+        - {metrics}: {{cache: false, persist: true}}
+        - {metrics}{PROV}: {{cache: false, persist: true}}
 """,
     }
 
@@ -171,7 +167,7 @@ def render_groups(studies: list[str]) -> str:
     return "".join(out)
 
 
-def _items(paths: list[str], indent: int = 8, flag: str = " {cache: false}") -> str:
+def _items(paths: list[str], indent: int = 8, flag: str = " {cache: false, persist: true}") -> str:
     return "".join(f"{' ' * indent}- {p}:{flag}\n" for p in paths)
 
 
@@ -202,7 +198,8 @@ def render_report() -> str:
     tables = [o for o in outs if "/figures/" not in o] + [anchor + PROV]
     figures = [o for o in outs if "/figures/" in o]
     plot_text = "".join(
-        f"        - {base}/plots/{stem}.csv:\n            cache: false\n            x: epoch\n"
+        f"        - {base}/plots/{stem}.csv:\n            cache: false\n            persist: true\n"
+        f"            x: epoch\n"
         f"            y: {column}\n            y_label: {label}\n"
         f"            template: workflow/plots/curves.json\n"
         f'            title: "${{key}}: {title}"\n'
