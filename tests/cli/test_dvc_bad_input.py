@@ -214,5 +214,7 @@ def test_dvc_commands_work_with_the_venv_not_on_path(tmp_path: Path):
     for profile in ("step", "exp"):
         split = repo / f"data/splits/smoke/synthetic-{profile}-r10.json"
         assert split.is_file() and Path(f"{split}.prov.json").is_file(), profile
-    # the same splits as the committed ones: their summaries keep the committed bytes
-    assert run(["git", "status", "--porcelain", "results/smoke/splits"], repo).stdout == ""
+    # the same splits as the committed ones: their summaries keep the committed bytes (their
+    # records name this tree's code, which the committed ones reach through accepted changes)
+    summaries = [f"results/smoke/splits/synthetic-{p}-r10.json" for p in ("step", "exp")]
+    assert run(["git", "status", "--porcelain", *summaries], repo).stdout == ""
