@@ -1,8 +1,9 @@
 """Bad params through DVC: `dvc repro` (and `dvc exp run -S`) in a fresh clone stops at
-run-config@smoke with the one line `procrustean validate` prints for the same params file,
-exits non-zero, and leaves every file of the tree as it was (run-config's outputs persist, so
-DVC removes nothing before the refusal). And DVC's commands work with the venv not on PATH, as
-a user with an unactivated venv types them."""
+run-config@smoke with the one line `procrustean validate` prints for the same params file (or,
+where smoke's own entries did not change and DVC skips run-config@smoke, at the first stage
+that runs, with the same line), exits non-zero, and leaves every file of the tree as it was
+(every output persists, so DVC removes nothing before the refusal). And DVC's commands work
+with the venv not on PATH, as a user with an unactivated venv types them."""
 
 from __future__ import annotations
 

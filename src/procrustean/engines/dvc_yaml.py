@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from procrustean import verdict_files
+from procrustean.design_params import dvc_params
 from procrustean.entries import Params
 from procrustean.errors import UserError
 from procrustean.paths import (
@@ -225,8 +226,9 @@ def render_report() -> str:
 
 
 def render_verdicts(params: Params) -> str:
-    """The verdicts stage: its params block (the design), the finished studies' tables and its
-    code; nothing when params.yaml declares no confirmation design."""
+    """The verdicts stage: the params entries its record holds (procrustean.design_params), the
+    finished studies' tables and its code; nothing when params.yaml declares no confirmation
+    design."""
     if params.confirmation is None:
         return ""
     code = sorted(stage_code_hashes("verdicts"))
@@ -234,27 +236,15 @@ def render_verdicts(params: Params) -> str:
     tables = verdict_files.input_tables(params.confirmation.finished)
     return (
         f"  verdicts:\n    cmd: {CLI} verdicts\n"
-        f"    params:\n{_deps(['confirmation'], 6)}"
+        f"    params:\n{_deps(dvc_params(params, 'verdicts'), 6)}"
         f"    deps:\n{_deps([*tables, *code], 6)}"
         f"    outs:\n{_items(outs, 6)}"
     )
 
 
-def _entries_read(params: Params, studies: tuple[str, ...]) -> list[str]:
-    """The params entries a design's tables read: its studies, their recipes and datasets."""
-    specs = [params.study(s) for s in studies]
-    recipes = dict.fromkeys(spec.recipe for spec in specs)
-    datasets = dict.fromkeys(d for spec in specs for d in spec.datasets)
-    return [
-        *(f"studies.{s}" for s in studies),
-        *(f"recipes.{r}" for r in recipes),
-        *(f"datasets.{d}" for d in datasets),
-    ]
-
-
 def render_paper_counts(params: Params) -> str:
-    """The paper-counts stage: its params block (the design), the tables it reads and its code;
-    nothing when params.yaml declares no paper-count design."""
+    """The paper-counts stage: the params entries its record holds (procrustean.design_params),
+    the tables it reads and its code; nothing when params.yaml declares no paper-count design."""
     if params.paper_counts is None:
         return ""
     code = sorted(stage_code_hashes("paper-counts"))
@@ -262,10 +252,9 @@ def render_paper_counts(params: Params) -> str:
     tables = verdict_files.paper_counts_inputs(
         params.paper_counts.finished, params.confirmation is not None
     )
-    studies = (*params.paper_counts.studies, verdict_files.CURVE_BASE)
     return (
         f"  paper-counts:\n    cmd: {CLI} paper-counts\n"
-        f"    params:\n{_deps(['paper_counts', *_entries_read(params, studies)], 6)}"
+        f"    params:\n{_deps(dvc_params(params, 'paper-counts'), 6)}"
         f"    deps:\n{_deps([*tables, *code], 6)}"
         f"    outs:\n{_items(outs, 6)}"
     )

@@ -98,8 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "run-config",
         help="validate params.yaml, then write the study's key files for DVC",
-        description="Validates params.yaml (refusing bad params before DVC removes any output: "
-        "every stage of the study depends on this one), then writes one JSON file per stage "
+        description="Validates params.yaml (refusing bad params before any other stage of the "
+        "study runs: every one depends on this one), then writes one JSON file per stage "
         "group under results/<study>/config/: the params the stage records and the sha256 of "
         "its code (procrustean.checks.freshness). Only changed files are rewritten.",
     )
