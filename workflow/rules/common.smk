@@ -130,10 +130,11 @@ def unless_out_of_date(path, study):
 
 
 def design_inputs(name):
-    """Input function of a design's rule (verdicts, paper_counts): the report tables it reads,
-    each marked ancient when its report is current by content, and a marker newer than the
-    rule's outputs when the content rule finds the design's stage out of date (its params, code,
-    inputs or outputs changed); nothing where params.yaml declares no such design."""
+    """Input function of the verdicts and paper_counts rules. It gives the report tables the
+    design reads, each marked ancient when its report is current by content, and a marker newer
+    than the outputs when the content check finds the design's stage out of date (its params,
+    code, inputs or outputs changed); nothing where params.yaml declares no such design.
+    """
 
     def get(wildcards):
         stage = FRESHNESS.design(name)
