@@ -13,8 +13,7 @@ from procrustean.checks.compare import snapshot_baseline
 from procrustean.config import resolve_params, study_runs
 from procrustean.errors import UserError
 from procrustean.verdict_files import OUTPUTS as VERDICTS
-from procrustean.verdict_files import input_tables as verdict_inputs
-from procrustean.verdict_files import PAPER_COUNTS_OUTPUTS, paper_counts_inputs
+from procrustean.verdict_files import PAPER_COUNTS_OUTPUTS
 from procrustean.checks.freshness import (
     Freshness,
     setting_tail,
@@ -128,6 +127,23 @@ def unless_out_of_date(path, study):
     """An input marked ancient (its timestamp decides nothing) when the stage that makes it is
     current by content; unmarked otherwise, so that its re-run reaches this job."""
     return ancient(path) if FRESHNESS.made_current(path, study) else path
+
+
+def design_inputs(name):
+    """Input function of the verdicts and paper_counts rules. It gives the report tables the
+    design reads, each marked ancient when its report is current by content, and a marker newer
+    than the outputs when the content check finds the design's stage out of date (its params,
+    code, inputs or outputs changed); nothing where params.yaml declares no such design.
+    """
+
+    def get(wildcards):
+        stage = FRESHNESS.design(name)
+        if stage is None:
+            return []
+        tables = [ancient(p) if FRESHNESS.input_current(p) else p for p in stage.inputs]
+        return tables + snakemake_marker(FRESHNESS, name)
+
+    return get
 
 
 def made_by(pattern, kind):

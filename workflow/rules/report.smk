@@ -15,7 +15,7 @@ rule report:
 
 rule verdicts:
     input:
-        verdict_inputs(PARAMS.confirmation.finished if PARAMS.confirmation else ()),
+        design_inputs("verdicts"),
     output:
         [*VERDICTS, VERDICTS[0] + PROV],
     log:
@@ -27,10 +27,7 @@ rule verdicts:
 
 rule paper_counts:
     input:
-        paper_counts_inputs(
-            PARAMS.paper_counts.finished if PARAMS.paper_counts else (),
-            PARAMS.confirmation is not None,
-        ),
+        design_inputs("paper-counts"),
     output:
         [*PAPER_COUNTS_OUTPUTS, PAPER_COUNTS_OUTPUTS[0] + PROV],
     log:

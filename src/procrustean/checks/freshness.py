@@ -35,6 +35,7 @@ from typing import Any
 
 from procrustean.checks.code_lineage import Lineage, load_lineage
 from procrustean.config import study_runs, study_settings
+from procrustean.design_params import paper_counts_params, verdicts_params
 from procrustean.entries import Params
 from procrustean.fileio import sha256_file, sha256_json
 from procrustean.paths import (
@@ -49,6 +50,13 @@ from procrustean.paths import (
 )
 from procrustean.provenance import PROV_SUFFIX, stage_code_hashes
 from procrustean.stage_params import evaluate_params, report_params, split_params, train_params
+from procrustean.verdict_files import (
+    CURVE_BASE,
+    OUTPUTS,
+    PAPER_COUNTS_OUTPUTS,
+    input_tables,
+    paper_counts_inputs,
+)
 
 MARKER_DIR = Path(".snakemake/procrustean/stale")
 CATEGORIES = ("absent", "output", "params", "input", "code")
@@ -82,12 +90,12 @@ def setting_tail(dataset: str, profile: str, ratio: int | str, method: str = "",
 class Stage:
     """One stage instance: what it reads, what it writes, the params it records."""
 
-    kind: str  # split | train | evaluate | report
+    kind: str  # split | train | evaluate | report, or verdicts | paper-counts (a design's)
     study: str
     name: str  # as DVC names it (dvc.yaml's matrices)
     inputs: tuple[str, ...]  # files made by other stages (the split's raw data is in its record)
     outputs: tuple[str, ...]  # outputs[0] anchors the provenance record
-    key: str  # its key file for DVC (results/<study>/config/...)
+    key: str  # its key file for DVC (results/<study>/config/...); "" for a design's stage
     params: dict = field(compare=False, hash=False)
 
     @property
@@ -184,6 +192,37 @@ def study_stages(params: Params, study: str) -> dict[str, Stage]:
     return stages
 
 
+def design_stages(params: Params) -> dict[str, Stage]:
+    """The stages that judge several studies together, where params.yaml declares their design:
+    the confirmation verdicts and the paper-count tables (DVC tracks their params and code
+    itself, so they have no key file)."""
+    stages: dict[str, Stage] = {}
+    if params.confirmation is not None:
+        read = input_tables(params.confirmation.finished)
+        stages["verdicts"] = Stage(
+            "verdicts", "", "verdicts", tuple(read), OUTPUTS, "", verdicts_params(params)
+        )
+    if params.paper_counts is not None:
+        read = paper_counts_inputs(params.paper_counts.finished, params.confirmation is not None)
+        stages["paper-counts"] = Stage(
+            "paper-counts",
+            "",
+            "paper-counts",
+            tuple(read),
+            PAPER_COUNTS_OUTPUTS,
+            "",
+            paper_counts_params(params),
+        )
+    return stages
+
+
+def design_studies(params: Params, name: str) -> tuple[str, ...]:
+    """The studies whose reports a design's stage reads."""
+    if name == "verdicts":
+        return params.confirmation.finished if params.confirmation else ()
+    return (*params.paper_counts.finished, CURVE_BASE) if params.paper_counts else ()
+
+
 def stage_key(stage: Stage) -> dict[str, Any]:
     """What DVC tracks for a stage beside its files: the params it records and its code (the
     root of its accepted lineage, so an accepted change of code leaves the key file as it was)."""
@@ -242,6 +281,32 @@ class Freshness:
                     self._consumers.setdefault(path, []).append(name)
             self._by_study[study] = listed
         return self._by_study[study]
+
+    def design(self, name: str) -> Stage | None:
+        """A design's stage (``verdicts`` or ``paper-counts``; None where params declare no such
+        design), listed with the stages of the studies it reads (and the verdicts, which the
+        paper-count grid reads)."""
+        if name not in self._stages:
+            listed = design_stages(self.params)
+            if name not in listed:
+                return None
+            for study in design_studies(self.params, name):
+                self.stages(study)
+            if name == "paper-counts" and "verdicts" in listed:
+                self.design("verdicts")
+            stage = listed[name]
+            self._stages[name] = stage
+            for out in stage.outputs:
+                self._producer[out] = name
+            for path in stage.inputs:
+                self._consumers.setdefault(path, []).append(name)
+        return self._stages[name]
+
+    def input_current(self, path: str) -> bool:
+        """Whether the stage that makes ``path`` is current (True for a file no listed stage
+        makes)."""
+        producer = self._producer.get(path)
+        return producer is None or self.verdict(producer).current
 
     def _hash(self, path: str) -> str | None:
         if path not in self._hashes:

@@ -178,6 +178,44 @@ def study_status(
     return out
 
 
+@dataclass
+class DesignStatus:
+    """A design's stage (the confirmation verdicts, the paper-count tables), judged in the
+    chosen mode."""
+
+    verdict: Verdict
+    allow_missing: bool = False
+
+    @property
+    def stale(self) -> bool:
+        return not self.verdict.current
+
+    def lines(self) -> list[str]:
+        name = self.verdict.stage.name
+        mode = " (allow-missing)" if self.allow_missing else ""
+        if not self.stale:
+            return [f"status {name}: up to date{mode}"]
+        rule = name.replace("-", "_")
+        flag = " --config allow_missing=true" if self.allow_missing else ""
+        dvc = " --allow-missing" if self.allow_missing else ""
+        return [
+            f"status {name}: out of date{mode} ({', '.join(self.verdict.categories())})",
+            f"  {self.verdict.stage.outputs[0]}: {self.verdict.text()}",
+            f"  bring up to date: snakemake --cores 1 {rule}{flag}  (or: dvc repro{dvc} {name})",
+        ]
+
+
+def design_status(params: Params, allow_missing: bool = False) -> list[DesignStatus]:
+    """The designs params.yaml declares (verdicts, paper-counts), each judged in the chosen
+    mode."""
+    fresh = Freshness(params, allow_missing=allow_missing)
+    out = []
+    for name in ("verdicts", "paper-counts"):
+        if fresh.design(name) is not None:
+            out.append(DesignStatus(fresh.verdict(name), allow_missing))
+    return out
+
+
 def _absent_text(v: Verdict) -> str:
     """Why a recorded stage is out of date in the strict mode: its own absent outputs, or the
     absent files it reads."""

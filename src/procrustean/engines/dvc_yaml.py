@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from procrustean import verdict_files
+from procrustean.design_params import dvc_params
 from procrustean.entries import Params
 from procrustean.errors import UserError
 from procrustean.paths import (
@@ -47,7 +48,9 @@ HEADER = """\
 # results/<study>/config/ (the params the stage records and the sha256 of its code), rewriting
 # only the files whose content changed. Every stage depends on its key file, so an edit of params
 # or stage code re-runs exactly the stages it touches, and bad params are refused by run-config
-# before DVC removes any output (run-config's outputs persist). Its deps are the stage code
+# or, where DVC skips it as unchanged, by the first stage that runs. Every output persists: DVC
+# never removes one before a stage runs (each command writes its outputs whole, atomically), so a
+# refusal leaves the tree as it was. Its deps are the stage code
 # (procrustean.provenance.stage_code_files). Per-run metrics are plain outputs; each study's
 # results/<study>/summary.json is its DVC metric. After adding a study to params.yaml, or a
 # source file to a stage, run `procrustean dvc-yaml` (run-config refuses until then).
@@ -109,12 +112,10 @@ def _bodies() -> dict[str, str]:
       deps:
         - {_p(KEY, kind="split", name=ITEM["setting"])}
       outs:
-        - {split}
-        - {split}{PROV}
-        - {summary}:
-            cache: false
-        - {summary}{PROV}:
-            cache: false
+        - {split}: {{persist: true}}
+        - {split}{PROV}: {{persist: true}}
+        - {summary}: {{cache: false, persist: true}}
+        - {summary}{PROV}: {{cache: false, persist: true}}
 """,
         "train": f"""      cmd: >-
         {CLI} train --study ${{item.study}} --dataset ${{item.dataset}}
@@ -127,11 +128,9 @@ def _bodies() -> dict[str, str]:
         - {split}
         - {_p(KEY, kind="train", name="${item.dataset}/${item.method}")}
       outs:
-        - {model}
-        - {history}:
-            cache: false
-        - {history}{PROV}:
-            cache: false
+        - {model}: {{persist: true}}
+        - {history}: {{cache: false, persist: true}}
+        - {history}{PROV}: {{cache: false, persist: true}}
 """,
         "evaluate": f"""      cmd: >-
         {CLI} evaluate --dataset ${{item.dataset}}
@@ -144,10 +143,8 @@ def _bodies() -> dict[str, str]:
         - {model}
         - {_p(KEY, kind="evaluate", name="${item.dataset}")}
       outs:
-        - {metrics}:
-            cache: false
-        - {metrics}{PROV}:
-            cache: false
+        - {metrics}: {{cache: false, persist: true}}
+        - {metrics}{PROV}: {{cache: false, persist: true}}
 """,
     }
 
@@ -171,7 +168,7 @@ def render_groups(studies: list[str]) -> str:
     return "".join(out)
 
 
-def _items(paths: list[str], indent: int = 8, flag: str = " {cache: false}") -> str:
+def _items(paths: list[str], indent: int = 8, flag: str = " {cache: false, persist: true}") -> str:
     return "".join(f"{' ' * indent}- {p}:{flag}\n" for p in paths)
 
 
@@ -202,7 +199,8 @@ def render_report() -> str:
     tables = [o for o in outs if "/figures/" not in o] + [anchor + PROV]
     figures = [o for o in outs if "/figures/" in o]
     plot_text = "".join(
-        f"        - {base}/plots/{stem}.csv:\n            cache: false\n            x: epoch\n"
+        f"        - {base}/plots/{stem}.csv:\n            cache: false\n            persist: true\n"
+        f"            x: epoch\n"
         f"            y: {column}\n            y_label: {label}\n"
         f"            template: workflow/plots/curves.json\n"
         f'            title: "${{key}}: {title}"\n'
@@ -228,8 +226,9 @@ def render_report() -> str:
 
 
 def render_verdicts(params: Params) -> str:
-    """The verdicts stage: its params block (the design), the finished studies' tables and its
-    code; nothing when params.yaml declares no confirmation design."""
+    """The verdicts stage: the params entries its record holds (procrustean.design_params), the
+    finished studies' tables and its code; nothing when params.yaml declares no confirmation
+    design."""
     if params.confirmation is None:
         return ""
     code = sorted(stage_code_hashes("verdicts"))
@@ -237,27 +236,15 @@ def render_verdicts(params: Params) -> str:
     tables = verdict_files.input_tables(params.confirmation.finished)
     return (
         f"  verdicts:\n    cmd: {CLI} verdicts\n"
-        f"    params:\n{_deps(['confirmation'], 6)}"
+        f"    params:\n{_deps(dvc_params(params, 'verdicts'), 6)}"
         f"    deps:\n{_deps([*tables, *code], 6)}"
         f"    outs:\n{_items(outs, 6)}"
     )
 
 
-def _entries_read(params: Params, studies: tuple[str, ...]) -> list[str]:
-    """The params entries a design's tables read: its studies, their recipes and datasets."""
-    specs = [params.study(s) for s in studies]
-    recipes = dict.fromkeys(spec.recipe for spec in specs)
-    datasets = dict.fromkeys(d for spec in specs for d in spec.datasets)
-    return [
-        *(f"studies.{s}" for s in studies),
-        *(f"recipes.{r}" for r in recipes),
-        *(f"datasets.{d}" for d in datasets),
-    ]
-
-
 def render_paper_counts(params: Params) -> str:
-    """The paper-counts stage: its params block (the design), the tables it reads and its code;
-    nothing when params.yaml declares no paper-count design."""
+    """The paper-counts stage: the params entries its record holds (procrustean.design_params),
+    the tables it reads and its code; nothing when params.yaml declares no paper-count design."""
     if params.paper_counts is None:
         return ""
     code = sorted(stage_code_hashes("paper-counts"))
@@ -265,10 +252,9 @@ def render_paper_counts(params: Params) -> str:
     tables = verdict_files.paper_counts_inputs(
         params.paper_counts.finished, params.confirmation is not None
     )
-    studies = (*params.paper_counts.studies, verdict_files.CURVE_BASE)
     return (
         f"  paper-counts:\n    cmd: {CLI} paper-counts\n"
-        f"    params:\n{_deps(['paper_counts', *_entries_read(params, studies)], 6)}"
+        f"    params:\n{_deps(dvc_params(params, 'paper-counts'), 6)}"
         f"    deps:\n{_deps([*tables, *code], 6)}"
         f"    outs:\n{_items(outs, 6)}"
     )

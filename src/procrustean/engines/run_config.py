@@ -5,8 +5,9 @@ and the sha256 of its code. DVC's stages depend on their key file, so dvc.lock c
 when the content rule's params or code change, and DVC's answer to "is it up to date?" is the
 one Snakemake and `procrustean status` give. One run-config stage per study writes them: it
 validates params.yaml first (every other stage of the study depends on its output, so bad
-params are refused before DVC removes any output) and rewrites only the files whose content
-changed, so an edit re-runs exactly the stages it touches.
+params are refused before any other stage of the study runs; where DVC skips it as unchanged,
+the first stage that runs refuses, and dvc.yaml's outputs persist, so nothing is removed) and
+rewrites only the files whose content changed, so an edit re-runs exactly the stages it touches.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from procrustean.design_params import verdicts_params
 from procrustean.entries import Confirmation, Params
 from procrustean.errors import UserError
 from procrustean.fileio import atomic_group, atomic_path
@@ -373,11 +374,7 @@ def write_verdicts(params: Params, studies: tuple[str, ...] | None = None) -> li
         post_hoc.post_hoc_markdown(runs, by_study, last_decay, diagnostic),
         headline.headline_markdown(long, plateau_by_method(runs)),
     )
-    resolved = {
-        **plan.record(),
-        "studies": {s: params.study(s).record()[s] for s in studies},
-        "pending": {s: params.study(s).record()[s] for s in pending},
-    }
+    resolved = verdicts_params(params, studies)
     with atomic_group():
         for path, text in zip(OUTPUTS, texts, strict=True):
             with atomic_path(path) as tmp:

@@ -28,6 +28,7 @@ import pandas as pd
 
 from procrustean import verdict_files
 from procrustean.config import study_runs
+from procrustean.design_params import paper_counts_params
 from procrustean.entries import Params
 from procrustean.errors import UserError
 from procrustean.fileio import atomic_group, atomic_path
@@ -529,11 +530,7 @@ def write_paper_counts(params: Params) -> list[str]:
         sensitivity_markdown(accuracy, runs),
         grid.grid_markdown(params, confirmed, long),
     )
-    resolved = {
-        "studies": {s: params.study(s).record()[s] for s in STUDIES},
-        "design": design.record()["paper_counts"],
-        "finished": sorted(done),
-    }
+    resolved = paper_counts_params(params)
     with atomic_group():
         for path, text in zip(OUTPUTS, texts, strict=True):
             with atomic_path(path) as tmp:

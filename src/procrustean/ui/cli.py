@@ -98,8 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "run-config",
         help="validate params.yaml, then write the study's key files for DVC",
-        description="Validates params.yaml (refusing bad params before DVC removes any output: "
-        "every stage of the study depends on this one), then writes one JSON file per stage "
+        description="Validates params.yaml (refusing bad params before any other stage of the "
+        "study runs: every one depends on this one), then writes one JSON file per stage "
         "group under results/<study>/config/: the params the stage records and the sha256 of "
         "its code (procrustean.checks.freshness). Only changed files are rewritten.",
     )
@@ -218,7 +218,12 @@ def _parser() -> argparse.ArgumentParser:
         "its provenance record names the params, inputs and code this tree would use. Exit 0: "
         "everything asked about is current; 1: something is out of date; 2: bad input.",
     )
-    s.add_argument("--study", action="append", help="only this study (repeatable; default: all)")
+    s.add_argument(
+        "--study",
+        action="append",
+        help="only this study (repeatable; default: all, then the designs' stages: verdicts, "
+        "paper-counts)",
+    )
     s.add_argument("--all", action="store_true", help="list every out-of-date stage")
     s.add_argument(
         "--allow-missing",
@@ -487,15 +492,19 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from procrustean.checks.status import study_status
+    from procrustean.checks.status import design_status, study_status
     from procrustean.config import load_params
 
-    results = study_status(load_params(args.params), args.study, args.allow_missing)
+    params = load_params(args.params)
+    results = study_status(params, args.study, args.allow_missing)
     for result in results:
         print("\n".join(result.lines(limit=10**9 if args.all else 8)))
         if args.compute:
             print("\n".join(result.compute_lines()))
-    return 1 if any(r.stale for r in results) else 0
+    designs = [] if args.study else design_status(params, args.allow_missing)
+    for design in designs:
+        print("\n".join(design.lines()))
+    return 1 if any(r.stale for r in (*results, *designs)) else 0
 
 
 def _compare(args: argparse.Namespace) -> int:
