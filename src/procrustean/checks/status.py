@@ -24,7 +24,6 @@ from procrustean.checks.freshness import CATEGORIES, Freshness, Verdict, stage_n
 from procrustean.entries import Params
 from procrustean.fileio import read_json
 
-
 METRICS_FILE = re.compile(r"results/[^/]+/metrics/(?P<setting>[^/]+)/[^/]+/seed(?P<seed>\d+)\.json")
 
 
