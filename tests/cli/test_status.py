@@ -59,3 +59,33 @@ def test_a_reader_that_stops_early_ends_status_quietly(tmp_path, params):
     err = proc.stderr.read()
     assert proc.wait(timeout=300) == 141, err
     assert err == ""
+
+
+def _evaluate(study: str, setting: str, method: str, seed: int, current: bool = False) -> Verdict:
+    out = f"results/{study}/metrics/{setting}/{method}/seed{seed}.json"
+    stage = Stage("evaluate", study, f"evaluate-{setting}-{method}-{seed}", (), (out,), "k", {})
+    return Verdict(stage, [] if current else [("absent", "absent")], recorded=False)
+
+
+def test_runs_left_pairs_the_methods_of_a_setting_and_seed_seed_by_seed():
+    """One line per setting and seed, its methods together; seeds in numeric order (10 after
+    2) and the settings within a seed, so a study stopped part-way holds every setting at about
+    the same number of seeds; current stages and other kinds are not runs left."""
+    verdicts = [
+        _evaluate("s", set_, method, seed, current=(set_, method, seed) == ("b", "ce", 2))
+        for seed in (10, 2, 0)
+        for set_ in ("b", "a")
+        for method in ("mfw", "ce")
+    ]
+    train = Stage("train", "s", "train-a-ce-0", (), ("runs/s/a/ce/seed0/model.pt",), "k", {})
+    verdicts.append(Verdict(train, [("absent", "absent")], recorded=False))
+    left = StudyStatus("s", verdicts, verdicts, allow_missing=True).runs_left()
+    metrics = "results/s/metrics"
+    assert left == [
+        [f"{metrics}/a/ce/seed0.json", f"{metrics}/a/mfw/seed0.json"],
+        [f"{metrics}/b/ce/seed0.json", f"{metrics}/b/mfw/seed0.json"],
+        [f"{metrics}/a/ce/seed2.json", f"{metrics}/a/mfw/seed2.json"],
+        [f"{metrics}/b/mfw/seed2.json"],  # its ce run is current
+        [f"{metrics}/a/ce/seed10.json", f"{metrics}/a/mfw/seed10.json"],
+        [f"{metrics}/b/ce/seed10.json", f"{metrics}/b/mfw/seed10.json"],
+    ]

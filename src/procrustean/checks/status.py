@@ -13,6 +13,7 @@ never recorded.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from procrustean.checks.code_lineage import LINEAGE_FILE
 from procrustean.checks.freshness import CATEGORIES, Freshness, Verdict, stage_name
 from procrustean.entries import Params
 from procrustean.fileio import read_json
+
+METRICS_FILE = re.compile(r"results/[^/]+/metrics/(?P<setting>[^/]+)/[^/]+/seed(?P<seed>\d+)\.json")
 
 
 @dataclass
@@ -117,6 +120,18 @@ class StudyStatus:
                 f"{dvc} {stage_name('report', self.study)})"
             )
         return out
+
+    def runs_left(self) -> list[list[str]]:
+        """The metrics files the chosen mode would still make, one list per setting and seed
+        (the methods a paired test compares, made and committed together), seed by seed across
+        the settings, so that a study stopped part-way holds every setting at about the same
+        number of seeds."""
+        pairs: dict[tuple[int, str], list[str]] = {}
+        for v in self.stale:
+            match = METRICS_FILE.fullmatch(v.stage.outputs[0])
+            if v.stage.kind == "evaluate" and match:
+                pairs.setdefault((int(match["seed"]), match["setting"]), []).append(match[0])
+        return [sorted(pairs[key]) for key in sorted(pairs)]
 
     def compute_lines(self) -> list[str]:
         """The compute the study's provenance records report: job time per kind of stage and

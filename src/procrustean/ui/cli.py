@@ -237,6 +237,13 @@ def _parser() -> argparse.ArgumentParser:
         help="also the compute the provenance records report: job-hours per kind of stage "
         "and the busy wall time",
     )
+    s.add_argument(
+        "--runs-left",
+        action="store_true",
+        help="instead, the metrics files still to make, one line per setting and seed (the "
+        "paired methods together), seed by seed: the targets scripts/train-and-commit.sh "
+        "hands to Snakemake",
+    )
     s.set_defaults(func=_status)
 
     s = sub.add_parser(
@@ -497,6 +504,10 @@ def _status(args: argparse.Namespace) -> int:
 
     params = load_params(args.params)
     results = study_status(params, args.study, args.allow_missing)
+    if args.runs_left:
+        left = [pair for result in results for pair in result.runs_left()]
+        print("\n".join(" ".join(pair) for pair in left))
+        return 1 if left else 0
     for result in results:
         print("\n".join(result.lines(limit=10**9 if args.all else 8)))
         if args.compute:

@@ -1,0 +1,113 @@
+"""``scripts/train-and-commit.sh``: a long study made pair by pair, each pair committed as it
+finishes, so that the next clone continues from the commits. Bad arguments are refused before
+anything is made; the smoke study, with both of its pairs lost, gets back exactly the pair its
+shard names, committed alone, with the bytes it had."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.clones import commit_all, fresh_clone, run
+
+SCRIPT = "scripts/train-and-commit.sh"
+GIT_ID = {
+    "GIT_AUTHOR_NAME": "test",
+    "GIT_AUTHOR_EMAIL": "test@example.org",
+    "GIT_COMMITTER_NAME": "test",
+    "GIT_COMMITTER_EMAIL": "test@example.org",
+}
+SMOKE = "results/smoke/{kind}/synthetic-{profile}-r10/{method}/seed0.json"
+
+
+def pair_files(profile: str) -> list[str]:
+    """A smoke pair's committed files: metrics and history of ce and mfw, and their records."""
+    return [
+        path + suffix
+        for kind in ("metrics", "history")
+        for method in ("ce", "mfw")
+        for path in [SMOKE.format(kind=kind, profile=profile, method=method)]
+        for suffix in ("", ".prov.json")
+    ]
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout
+
+
+@pytest.fixture
+def lost_pairs(tmp_path) -> Path:
+    """A clone whose smoke runs (both pairs: step and exp) were never committed."""
+    repo = fresh_clone(tmp_path / "repo")
+    git(repo, "rm", "-q", "--", *pair_files("step"), *pair_files("exp"))
+    commit_all(repo, "smoke: its runs lost")
+    return repo
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        ([], "no study named"),
+        (["smoke", "--shard", "3/2"], "--shard '3/2': give I/N with 1 <= I <= N"),
+        (["smoke", "--shard", "x"], "--shard 'x'"),
+        (["smoke", "--nice", "high"], "--nice 'high': give 0..19"),
+        (["smoke", "--cores", "2"], "unknown argument '--cores'"),
+        (["nosuch"], "unknown study 'nosuch'"),
+    ],
+)
+def test_bad_arguments_are_one_line_exit_2_and_nothing_made(lost_pairs, args, says):
+    before = git(lost_pairs, "rev-parse", "HEAD")
+    proc = run(["bash", SCRIPT, *args], lost_pairs, check=False, env=GIT_ID)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0], proc.stderr
+    assert git(lost_pairs, "rev-parse", "HEAD") == before
+    assert not (lost_pairs / "logs/smoke/train-and-commit").exists()
+    assert not (lost_pairs / SMOKE.format(kind="metrics", profile="step", method="ce")).exists()
+
+
+def test_runs_left_names_the_lost_pairs_seed_by_seed(lost_pairs):
+    proc = run(
+        ["procrustean", "status", "--study", "smoke", "--allow-missing", "--runs-left"],
+        lost_pairs,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    metrics = [p for p in pair_files("exp") + pair_files("step") if "/metrics/" in p]
+    assert proc.stdout.splitlines() == [
+        " ".join(p for p in metrics if "-exp-" in p and not p.endswith(".prov.json")),
+        " ".join(p for p in metrics if "-step-" in p and not p.endswith(".prov.json")),
+    ]
+
+
+@pytest.mark.slow
+def test_a_shard_makes_and_commits_its_pair_with_the_committed_bytes(lost_pairs):
+    """Shard 2 of 2 makes the step pair (the second line of runs left) and commits it on its
+    own; its metrics and histories have the bytes they had before they were lost; the exp pair
+    is left for shard 1."""
+    lost = git(lost_pairs, "rev-parse", "HEAD").strip()
+    proc = run(["bash", SCRIPT, "smoke", "--shard", "2/2"], lost_pairs, timeout=1200, env=GIT_ID)
+    assert "smoke: 2 pair(s) left; shard 2/2 makes 1" in proc.stdout
+    assert "smoke: shard 2/2 done (1 pair(s) committed)" in proc.stdout
+    assert git(lost_pairs, "rev-list", "--count", f"{lost}..HEAD").strip() == "1"
+    message = git(lost_pairs, "log", "-1", "--format=%s")
+    assert message.strip() == "smoke: ce and mfw seed 0 (synthetic-step-r10) trained and evaluated"
+    committed = set(git(lost_pairs, "diff", "--name-only", lost, "HEAD").split())
+    assert set(pair_files("step")) <= committed
+    assert not {p for p in committed if "-exp-" in p}
+    for path in pair_files("step"):
+        if not path.endswith(".prov.json"):
+            assert git(lost_pairs, "diff", "--stat", f"{lost}~1", "HEAD", "--", path) == "", path
+    assert git(lost_pairs, "status", "--porcelain", "--", "results", "dvc.lock") == ""
+    left = run(
+        ["procrustean", "status", "--study", "smoke", "--allow-missing", "--runs-left"],
+        lost_pairs,
+        check=False,
+    )
+    assert [line.split()[0] for line in left.stdout.splitlines()] == [
+        SMOKE.format(kind="metrics", profile="exp", method="ce")
+    ]
