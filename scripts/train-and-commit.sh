@@ -5,7 +5,8 @@
 # sessions and machines: stop it at any time; a clone of the commits continues where it stopped
 # (the runs left are those `procrustean status --allow-missing` calls never recorded or stale).
 #   bash scripts/train-and-commit.sh STUDY [--shard I/N] [--nice N]
-# --shard I/N makes every N-th pair from the I-th: start N copies (one a core) in one checkout.
+# --shard I/N makes the I-th of every N of the study's settings and seeds (counted over all of
+# them, done or not): start N copies, one a core, in one checkout, at any times; none overlap.
 # Each pair's Snakemake log: logs/STUDY/train-and-commit/. Exit 0: every pair of the shard was made
 # and committed; 1: some failed (named); 2: bad arguments.
 set -uo pipefail
@@ -25,19 +26,16 @@ while [ $# -gt 0 ]; do
     *) fail "unknown argument '$1'; $usage" ;;
   esac
 done
-[[ $shard =~ ^([0-9]+)/([0-9]+)$ ]] && ((BASH_REMATCH[1] >= 1 && BASH_REMATCH[1] <= BASH_REMATCH[2])) ||
-  fail "--shard '$shard': give I/N with 1 <= I <= N, e.g. --shard 1/2 and --shard 2/2"
-index=${BASH_REMATCH[1]} count=${BASH_REMATCH[2]}
 [[ $niceness =~ ^[0-9]+$ ]] && ((niceness <= 19)) || fail "--nice '$niceness': give 0..19"
 git rev-parse --git-dir >/dev/null 2>&1 || fail "$(pwd) is not a git checkout: this commits each pair; use a git clone"
 bin=.venv/bin
 [ -x "$bin/snakemake" ] || bin=$(dirname "$(command -v snakemake || echo /missing/snakemake)")
 [ -x "$bin/snakemake" ] || fail "snakemake not found (no .venv/bin/snakemake, none on PATH): run bash scripts/setup.sh"
 
-left=$(scripts/procrustean status --study "$study" --allow-missing --runs-left)
-[ $? -le 1 ] || exit 2 # procrustean named the bad input
-mapfile -t pairs < <(printf '%s\n' "$left" | awk -v i="$index" -v n="$count" 'NF && (NR - 1) % n == i - 1')
-say "$study: $(printf '%s\n' "$left" | grep -c .) pair(s) left; shard $shard makes ${#pairs[@]}"
+left=$(scripts/procrustean status --study "$study" --allow-missing --runs-left --shard "$shard")
+[ $? -le 1 ] || exit 2 # procrustean named the bad input (study, shard) in one line
+mapfile -t pairs < <(printf '%s\n' "$left" | grep .)
+say "$study: shard $shard has ${#pairs[@]} pair(s) left"
 logs=logs/$study/train-and-commit
 mkdir -p "$logs"
 lock="$(git rev-parse --git-common-dir)/train-and-commit.lock"

@@ -89,3 +89,31 @@ def test_runs_left_pairs_the_methods_of_a_setting_and_seed_seed_by_seed():
         [f"{metrics}/a/ce/seed10.json", f"{metrics}/a/mfw/seed10.json"],
         [f"{metrics}/b/ce/seed10.json", f"{metrics}/b/mfw/seed10.json"],
     ]
+
+
+def test_shards_split_the_study_by_position_among_all_its_pairs_done_or_not():
+    """Two copies started at different times: the first has made a pair by the time the second
+    asks, yet the second's list is the same and never holds the first's pairs."""
+
+    def status(done: set[tuple[str, int]]) -> StudyStatus:
+        verdicts = [
+            _evaluate("s", set_, method, seed, current=(set_, seed) in done)
+            for seed in range(3)
+            for set_ in ("a", "b")
+            for method in ("ce", "mfw")
+        ]
+        return StudyStatus("s", verdicts, verdicts, allow_missing=True)
+
+    first, second = status(set()).runs_left((1, 2)), status(set()).runs_left((2, 2))
+    assert [p[0].split("/")[3:6:2] for p in first] == [
+        ["a", "seed0.json"],
+        ["a", "seed1.json"],
+        ["a", "seed2.json"],
+    ]
+    assert [p[0].split("/")[3:6:2] for p in second] == [
+        ["b", "seed0.json"],
+        ["b", "seed1.json"],
+        ["b", "seed2.json"],
+    ]
+    assert status({("a", 0)}).runs_left((2, 2)) == second
+    assert status({("a", 0)}).runs_left((1, 2)) == first[1:]

@@ -52,8 +52,8 @@ def lost_pairs(tmp_path) -> Path:
     "args, says",
     [
         ([], "no study named"),
-        (["smoke", "--shard", "3/2"], "--shard '3/2': give I/N with 1 <= I <= N"),
-        (["smoke", "--shard", "x"], "--shard 'x'"),
+        (["smoke", "--shard", "3/2"], "--shard: '3/2': give I/N with 1 <= I <= N"),
+        (["smoke", "--shard", "x"], "--shard: 'x'"),
         (["smoke", "--nice", "high"], "--nice 'high': give 0..19"),
         (["smoke", "--cores", "2"], "unknown argument '--cores'"),
         (["nosuch"], "unknown study 'nosuch'"),
@@ -91,7 +91,7 @@ def test_a_shard_makes_and_commits_its_pair_with_the_committed_bytes(lost_pairs)
     is left for shard 1."""
     lost = git(lost_pairs, "rev-parse", "HEAD").strip()
     proc = run(["bash", SCRIPT, "smoke", "--shard", "2/2"], lost_pairs, timeout=1200, env=GIT_ID)
-    assert "smoke: 2 pair(s) left; shard 2/2 makes 1" in proc.stdout
+    assert "smoke: shard 2/2 has 1 pair(s) left" in proc.stdout
     assert "smoke: shard 2/2 done (1 pair(s) committed)" in proc.stdout
     assert git(lost_pairs, "rev-list", "--count", f"{lost}..HEAD").strip() == "1"
     message = git(lost_pairs, "log", "-1", "--format=%s")

@@ -121,16 +121,21 @@ class StudyStatus:
             )
         return out
 
-    def runs_left(self) -> list[list[str]]:
+    def runs_left(self, shard: tuple[int, int] = (1, 1)) -> list[list[str]]:
         """The metrics files the chosen mode would still make, one list per setting and seed
         (the methods a paired test compares, made and committed together), seed by seed across
         the settings, so that a study stopped part-way holds every setting at about the same
-        number of seeds."""
+        number of seeds. ``shard`` (i, n) keeps the i-th of every n of the study's settings and
+        seeds, counted over all of them, done or not, so that copies started at different
+        times never take the same pair."""
+        index, count = shard
+        keys = sorted({key for v in self.allowing if (key := _pair_key(v)) is not None})
+        mine = {key for k, key in enumerate(keys) if k % count == index - 1}
         pairs: dict[tuple[int, str], list[str]] = {}
         for v in self.stale:
-            match = METRICS_FILE.fullmatch(v.stage.outputs[0])
-            if v.stage.kind == "evaluate" and match:
-                pairs.setdefault((int(match["seed"]), match["setting"]), []).append(match[0])
+            key = _pair_key(v)
+            if key in mine:
+                pairs.setdefault(key, []).append(v.stage.outputs[0])
         return [sorted(pairs[key]) for key in sorted(pairs)]
 
     def compute_lines(self) -> list[str]:
@@ -155,6 +160,14 @@ class StudyStatus:
             f"to {max(b for _, b in intervals):%Y-%m-%d %H:%M} UTC"
         )
         return out
+
+
+def _pair_key(v: Verdict) -> tuple[int, str] | None:
+    """An evaluation's seed and setting, the order runs are made in; None for other stages."""
+    match = METRICS_FILE.fullmatch(v.stage.outputs[0])
+    if v.stage.kind != "evaluate" or match is None:
+        return None
+    return int(match["seed"]), match["setting"]
 
 
 def _interval(record_path: str) -> tuple[dt.datetime, dt.datetime] | None:

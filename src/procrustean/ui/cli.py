@@ -244,6 +244,14 @@ def _parser() -> argparse.ArgumentParser:
         "paired methods together), seed by seed: the targets scripts/train-and-commit.sh "
         "hands to Snakemake",
     )
+    s.add_argument(
+        "--shard",
+        type=_shard,
+        default=(1, 1),
+        metavar="I/N",
+        help="with --runs-left: the I-th of every N of the study's settings and seeds, counted "
+        "over all of them (done or not), so copies started at different times never overlap",
+    )
     s.set_defaults(func=_status)
 
     s = sub.add_parser(
@@ -498,6 +506,14 @@ def _audit(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _shard(text: str) -> tuple[int, int]:
+    """``I/N`` with 1 <= I <= N, for --shard."""
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+        raise argparse.ArgumentTypeError(f"'{text}': give I/N with 1 <= I <= N, e.g. 1/2 and 2/2")
+    return int(index), int(count)
+
+
 def _status(args: argparse.Namespace) -> int:
     from procrustean.checks.status import design_status, study_status
     from procrustean.config import load_params
@@ -505,7 +521,7 @@ def _status(args: argparse.Namespace) -> int:
     params = load_params(args.params)
     results = study_status(params, args.study, args.allow_missing)
     if args.runs_left:
-        left = [pair for result in results for pair in result.runs_left()]
+        left = [pair for result in results for pair in result.runs_left(args.shard)]
         print("\n".join(" ".join(pair) for pair in left))
         return 1 if left else 0
     for result in results:
