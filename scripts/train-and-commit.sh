@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Make a study's runs that git does not hold yet, one setting and seed at a time (its methods
 # together, so every committed pair is complete), and commit each as it finishes: its metrics,
-# history, their provenance records, new split summaries and dvc.lock. A long study then spans
-# sessions and machines: stop it at any time; a clone of the commits continues where it stopped
-# (the runs left are those `procrustean status --allow-missing` calls never recorded or stale).
+# history, their provenance records, re-made split summaries, key files and dvc.lock. A long
+# study then spans sessions and machines: stop it at any time (Ctrl-C); a clone of the commits
+# continues where it stopped, and a pair made but not committed is committed by the next start.
 #   bash scripts/train-and-commit.sh STUDY [--shard I/N] [--nice N]
 # --shard I/N makes the I-th of every N of the study's settings and seeds (counted over all of
-# them, done or not): start N copies, one a core, in one checkout, at any times; none overlap.
-# Each pair's Snakemake log: logs/STUDY/train-and-commit/. Exit 0: every pair of the shard was made
-# and committed; 1: some failed (named); 2: bad arguments.
+# them, done or not): start N copies in one checkout, at any times, with the same N; none
+# overlap while params.yaml keeps its settings and seeds. A copy trains with the recipe's
+# resources.cpus threads. Each pair's Snakemake log: logs/STUDY/train-and-commit/.
+# Exit 0: every pair of the shard made and committed; 1: some not (named); 2: bad arguments or
+# set-up; 130: stopped.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 say() { echo "train-and-commit: $*"; }
@@ -26,37 +28,108 @@ while [ $# -gt 0 ]; do
     *) fail "unknown argument '$1'; $usage" ;;
   esac
 done
-[[ $niceness =~ ^[0-9]+$ ]] && ((niceness <= 19)) || fail "--nice '$niceness': give 0..19"
-git rev-parse --git-dir >/dev/null 2>&1 || fail "$(pwd) is not a git checkout: this commits each pair; use a git clone"
-bin=.venv/bin
+[[ $niceness =~ ^[0-9]{1,2}$ ]] && ((10#$niceness <= 19)) || fail "--nice '$niceness': give 0..19"
+[ "$(git rev-parse --show-toplevel 2>/dev/null)" = "$(pwd -P)" ] ||
+  fail "$(pwd) is not a git checkout: this commits each pair; use a git clone, not a tarball"
+git var GIT_COMMITTER_IDENT >/dev/null 2>&1 ||
+  fail "git has no identity to commit with: git config user.name '...'; git config user.email '...'"
+command -v flock >/dev/null || fail "flock not found (util-linux): copies share the commit through it"
+bin=${PROCRUSTEAN_VENV:-.venv}/bin
 [ -x "$bin/snakemake" ] || bin=$(dirname "$(command -v snakemake || echo /missing/snakemake)")
 [ -x "$bin/snakemake" ] || fail "snakemake not found (no .venv/bin/snakemake, none on PATH): run bash scripts/setup.sh"
+python=$bin/python
+"$python" -c 'import yaml' 2>/dev/null || python=python3
+"$python" -c 'import yaml' 2>/dev/null || fail "no python with PyYAML beside snakemake or on PATH: run bash scripts/setup.sh"
 
-left=$(scripts/procrustean status --study "$study" --allow-missing --runs-left --shard "$shard")
-[ $? -le 1 ] || exit 2 # procrustean named the bad input (study, shard) in one line
+left=$(scripts/procrustean status --study "$study" --allow-missing --runs-left --shard "$shard") ||
+  exit 2 # procrustean named the bad input (study, shard) in one line
 mapfile -t pairs < <(printf '%s\n' "$left" | grep .)
-say "$study: shard $shard has ${#pairs[@]} pair(s) left"
+say "$study: shard $shard has ${#pairs[@]} pair(s) left to make or commit"
 logs=logs/$study/train-and-commit
 mkdir -p "$logs"
 lock="$(git rev-parse --git-common-dir)/train-and-commit.lock"
+here=$(pwd -P)
+
+child=
+stop() {
+  [ -n "$child" ] && kill -TERM "$child" 2>/dev/null && wait "$child"
+  say "stopped; the pair in progress is left uncommitted (the next start resumes it)" >&2
+  exit 130
+}
+trap stop INT TERM
+
+other_snakemake() { # a Snakemake process (not ours) working in this checkout
+  local pid
+  for pid in $(pgrep -f 'snakemake' 2>/dev/null); do
+    [ "$pid" = "$child" ] && continue
+    [ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" = "$here" ] && return 0
+  done
+  return 1
+}
+
+snakemake_pair() { # Snakemake on one pair's metrics files; waits out another copy's lock
+  local waited=0
+  while true; do
+    nice -n "$((10#$niceness))" "$bin/snakemake" --cores 1 --rerun-incomplete \
+      --config allow_missing=true -- "$@" >"$log" 2>&1 &
+    child=$!
+    wait "$child"
+    rc=$?
+    child=
+    grep -q "LockException\|cannot be locked" "$log" || return "$rc"
+    if other_snakemake; then # another copy makes a file this pair needs (a shared split)
+      [ $waited -eq 0 ] && say "waiting for another Snakemake in this checkout (its lock)"
+      waited=1
+      sleep 60
+    else # a lock left by a Snakemake that was killed
+      say "removing a stale Snakemake lock (no other Snakemake runs here)"
+      "$bin/snakemake" --unlock >/dev/null 2>&1 || return "$rc"
+    fi
+  done
+}
+
+commit_pair() { # under the lock: record the stages in dvc.lock, then commit the pair's files
+  local message=$1
+  shift
+  scripts/procrustean dvc-commit >/dev/null 2>&1 || true
+  "$python" -c 'import sys, yaml; yaml.safe_load(open("dvc.lock"))' 2>/dev/null ||
+    { say "dvc.lock does not parse; fix it (procrustean dvc-commit) and commit by hand" >&2; return 1; }
+  local files=()
+  local f
+  for f in "$@"; do [ -e "$f" ] && files+=("$f"); done
+  while IFS= read -r -d '' f; do
+    case $f in *.json) files+=("${f:3}") ;; esac
+  done < <(git status --porcelain -z --untracked-files=all -- "results/$study/splits" "results/*/config")
+  files+=(dvc.lock)
+  git add -- "${files[@]}" || return 1
+  if git diff --cached --quiet -- "${files[@]}"; then
+    say "nothing new to commit (already committed)"
+    return 0
+  fi
+  git commit -q -m "$message" -- "${files[@]}" && say "committed $(git rev-parse --short HEAD)"
+}
+
+join_and() { # a, b and c
+  local out=$1
+  shift
+  while [ $# -gt 1 ]; do out+=", $1"; shift; done
+  [ $# -eq 1 ] && out+=" and $1"
+  echo "$out"
+}
+
 failed=()
 k=0
 for pair in "${pairs[@]}"; do
   k=$((k + 1))
   read -ra targets <<<"$pair"
-  first=${targets[0]#results/"$study"/metrics/}  # SETTING/METHOD/seedK.json
+  first=${targets[0]#results/"$study"/metrics/} # SETTING/METHOD/seedK.json
   setting=${first%%/*} seed=${first##*/seed} seed=${seed%.json}
-  methods=$(for t in "${targets[@]}"; do t=${t%/seed*}; echo "${t##*/}"; done | paste -sd, -)
+  methods=()
+  for t in "${targets[@]}"; do t=${t%/seed*}; methods+=("${t##*/}"); done
+  named=$(join_and "${methods[@]}")
   log=$logs/$setting-seed$seed.log
-  say "$(date -u +%FT%TZ) [$k/${#pairs[@]}] $setting seed $seed: $methods (log: $log)"
-  for attempt in 1 2 3 4 5 6 7 8 9 10; do  # another copy may hold a shared split: wait for it
-    nice -n "$niceness" "$bin/snakemake" --cores 1 --rerun-incomplete --config allow_missing=true \
-      -- "${targets[@]}" >"$log" 2>&1
-    rc=$?
-    [ $rc -ne 0 ] && grep -q "LockException\|cannot be locked" "$log" && { sleep 30; continue; }
-    break
-  done
-  if [ $rc -ne 0 ]; then
+  say "$(date -u +%FT%TZ) [$k/${#pairs[@]}] $setting seed $seed: $named (log: $log)"
+  if ! snakemake_pair "${targets[@]}"; then
     say "$setting seed $seed: Snakemake failed (exit $rc), nothing committed; see $log" >&2
     failed+=("$setting seed $seed")
     continue
@@ -66,21 +139,16 @@ for pair in "${pairs[@]}"; do
     h=${t/\/metrics\//\/history\/}
     files+=("$t" "$t.prov.json" "$h" "$h.prov.json")
   done
-  mapfile -t -O "${#files[@]}" files < <(git status --porcelain --untracked-files=all -- "results/$study/splits" | cut -c4-)
-  files+=(dvc.lock)
   (
     flock 9
-    for _ in 1 2 3 4 5 6; do  # dvc.lock whole (another copy's Snakemake may be writing it)
-      "$bin/python" -c 'import sys, yaml; yaml.safe_load(open("dvc.lock"))' 2>/dev/null && break
-      sleep 10
-    done
-    git add -- "${files[@]}" &&
-      git commit -q -m "$study: ${methods//,/ and } seed $seed ($setting) trained and evaluated" -- "${files[@]}" &&
-      say "$setting seed $seed: committed $(git rev-parse --short HEAD)"
-  ) 9>"$lock" || { say "$setting seed $seed: made, but git commit failed; commit it by hand" >&2; failed+=("$setting seed $seed"); }
+    commit_pair "$study: $named seed $seed ($setting) trained and evaluated" "${files[@]}"
+  ) 9>"$lock" || {
+    say "$setting seed $seed: made, but not committed; commit it by hand or start again" >&2
+    failed+=("$setting seed $seed")
+  }
 done
 if [ ${#failed[@]} -gt 0 ]; then
   say "$study: ${#failed[@]} pair(s) not committed: $(IFS=';'; echo "${failed[*]}")" >&2
   exit 1
 fi
-say "$study: shard $shard done (${#pairs[@]} pair(s) committed)"
+say "$study: shard $shard done (${#pairs[@]} pair(s) made and committed)"

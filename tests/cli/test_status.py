@@ -91,29 +91,43 @@ def test_runs_left_pairs_the_methods_of_a_setting_and_seed_seed_by_seed():
     ]
 
 
-def test_shards_split_the_study_by_position_among_all_its_pairs_done_or_not():
+def _study(settings: str, done: set[tuple[str, int]], seeds: int = 3) -> StudyStatus:
+    verdicts = [
+        _evaluate("s", set_, method, seed, current=(set_, seed) in done)
+        for seed in range(seeds)
+        for set_ in settings
+        for method in ("ce", "mfw")
+    ]
+    return StudyStatus("s", verdicts, verdicts, allow_missing=True)
+
+
+def _pairs(left: list[list[str]]) -> list[str]:
+    """Each pair as SETTING+SEED, read from its first metrics file."""
+    return [f"{p[0].split('/')[3]}{p[0].split('seed')[1][:-5]}" for p in left]
+
+
+def test_shards_are_counted_over_all_pairs_done_or_not():
     """Two copies started at different times: the first has made a pair by the time the second
-    asks, yet the second's list is the same and never holds the first's pairs."""
+    asks, yet the second's list is the same and never holds the first's pairs; together they
+    hold every pair."""
+    first, second = _study("abc", set()).runs_left((1, 2)), _study("abc", set()).runs_left((2, 2))
+    assert _pairs(first) == ["a0", "c0", "b1", "a2", "c2"]
+    assert _pairs(second) == ["b0", "a1", "c1", "b2"]
+    assert _study("abc", {("a", 0)}).runs_left((2, 2)) == second
+    assert _study("abc", {("a", 0)}).runs_left((1, 2)) == first[1:]
 
-    def status(done: set[tuple[str, int]]) -> StudyStatus:
-        verdicts = [
-            _evaluate("s", set_, method, seed, current=(set_, seed) in done)
-            for seed in range(3)
-            for set_ in ("a", "b")
-            for method in ("ce", "mfw")
-        ]
-        return StudyStatus("s", verdicts, verdicts, allow_missing=True)
 
-    first, second = status(set()).runs_left((1, 2)), status(set()).runs_left((2, 2))
-    assert [p[0].split("/")[3:6:2] for p in first] == [
-        ["a", "seed0.json"],
-        ["a", "seed1.json"],
-        ["a", "seed2.json"],
-    ]
-    assert [p[0].split("/")[3:6:2] for p in second] == [
-        ["b", "seed0.json"],
-        ["b", "seed1.json"],
-        ["b", "seed2.json"],
-    ]
-    assert status({("a", 0)}).runs_left((2, 2)) == second
-    assert status({("a", 0)}).runs_left((1, 2)) == first[1:]
+def test_a_shard_spans_every_setting_when_the_shards_divide_the_settings():
+    """Two settings, two shards: by position alone shard 1 would own setting a; shifted by the
+    seed, each shard makes both settings, so a study stopped part-way stays balanced."""
+    assert _pairs(_study("ab", set()).runs_left((1, 2))) == ["a0", "b1", "a2"]
+    assert _pairs(_study("ab", set()).runs_left((2, 2))) == ["b0", "a1", "b2"]
+
+
+def test_a_run_made_but_not_committed_is_left_to_commit():
+    """Current on disk but untracked or modified in git (a copy stopped between Snakemake and
+    its commit): listed again with its pair, so the next copy commits it."""
+    study = _study("a", {("a", 0), ("a", 1)}, seeds=2)
+    assert study.runs_left() == []
+    unsaved = frozenset({"results/s/history/a/mfw/seed1.json.prov.json"})
+    assert study.runs_left(uncommitted=unsaved) == [["results/s/metrics/a/mfw/seed1.json"]]

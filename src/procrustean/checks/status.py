@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import statistics
+import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,9 @@ from procrustean.checks.freshness import CATEGORIES, Freshness, Verdict, stage_n
 from procrustean.entries import Params
 from procrustean.fileio import read_json
 
+RUN_FILE = re.compile(  # a run's metrics or history file, or its provenance record
+    r"results/(?P<study>[^/]+)/(?:metrics|history)/(?P<run>[^/]+/[^/]+/seed\d+\.json)(?:\.prov\.json)?"
+)
 METRICS_FILE = re.compile(r"results/[^/]+/metrics/(?P<setting>[^/]+)/[^/]+/seed(?P<seed>\d+)\.json")
 
 
@@ -121,21 +125,26 @@ class StudyStatus:
             )
         return out
 
-    def runs_left(self, shard: tuple[int, int] = (1, 1)) -> list[list[str]]:
-        """The metrics files the chosen mode would still make, one list per setting and seed
-        (the methods a paired test compares, made and committed together), seed by seed across
-        the settings, so that a study stopped part-way holds every setting at about the same
-        number of seeds. ``shard`` (i, n) keeps the i-th of every n of the study's settings and
-        seeds, counted over all of them, done or not, so that copies started at different
-        times never take the same pair."""
+    def runs_left(
+        self, shard: tuple[int, int] = (1, 1), uncommitted: frozenset[str] = frozenset()
+    ) -> list[list[str]]:
+        """The metrics files still to make (out of date in the chosen mode) or to commit (a
+        run's metrics or history in ``uncommitted``), one list per setting and seed: the methods
+        a paired test compares, made and committed together. Seed by seed across the settings,
+        so that a study stopped part-way holds every setting at about the same number of seeds.
+        ``shard`` (i, n) keeps the i-th of every n of the study's settings and seeds, counted
+        over all of them, done or not, so that copies started at different times never take
+        the same pair (``_shard_of``)."""
         index, count = shard
-        keys = sorted({key for v in self.allowing if (key := _pair_key(v)) is not None})
-        mine = {key for k, key in enumerate(keys) if k % count == index - 1}
+        shards = _shard_of({k for v in self.allowing if (k := _pair_key(v)) is not None}, count)
+        mine = {key for key, k in shards.items() if k == index - 1}
+        stale = {v.stage.name for v in self.stale}
+        unsaved = {RUN_FILE.sub(r"results/\g<study>/metrics/\g<run>", f) for f in uncommitted}
         pairs: dict[tuple[int, str], list[str]] = {}
-        for v in self.stale:
-            key = _pair_key(v)
-            if key in mine:
-                pairs.setdefault(key, []).append(v.stage.outputs[0])
+        for v in self.allowing:
+            key, target = _pair_key(v), v.stage.outputs[0]
+            if key in mine and (v.stage.name in stale or target in unsaved):
+                pairs.setdefault(key, []).append(target)
         return [sorted(pairs[key]) for key in sorted(pairs)]
 
     def compute_lines(self) -> list[str]:
@@ -163,11 +172,39 @@ class StudyStatus:
 
 
 def _pair_key(v: Verdict) -> tuple[int, str] | None:
-    """An evaluation's seed and setting, the order runs are made in; None for other stages."""
+    """An evaluation's seed and setting; None for other stages."""
     match = METRICS_FILE.fullmatch(v.stage.outputs[0])
     if v.stage.kind != "evaluate" or match is None:
         return None
     return int(match["seed"]), match["setting"]
+
+
+def _shard_of(keys: set[tuple[int, str]], count: int) -> dict[tuple[int, str], int]:
+    """Each setting and seed's shard (0..count-1): its place in seed-by-seed order, modulo
+    count; when count divides the number of settings, shifted by the seed's place, so that
+    every shard still spans all settings (a b, then b a) instead of owning some of them."""
+    settings = sorted({setting for _, setting in keys})
+    seeds = {seed: k for k, seed in enumerate(sorted({seed for seed, _ in keys}))}
+    shift = len(settings) % count == 0
+    return {
+        key: (k + (seeds[key[0]] if shift else 0)) % count for k, key in enumerate(sorted(keys))
+    }
+
+
+def uncommitted_files(paths: list[str]) -> frozenset[str]:
+    """The files under ``paths`` that git does not hold as they are (untracked or modified);
+    empty outside a git checkout."""
+    try:
+        proc = subprocess.run(
+            ["git", "status", "--porcelain", "-z", "--untracked-files=all", "--", *paths],
+            capture_output=True,
+            text=True,
+        )
+    except OSError:
+        return frozenset()
+    if proc.returncode != 0:
+        return frozenset()
+    return frozenset(entry[3:] for entry in proc.stdout.split("\0") if len(entry) > 3)
 
 
 def _interval(record_path: str) -> tuple[dt.datetime, dt.datetime] | None:

@@ -240,9 +240,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--runs-left",
         action="store_true",
-        help="instead, the metrics files still to make, one line per setting and seed (the "
-        "paired methods together), seed by seed: the targets scripts/train-and-commit.sh "
-        "hands to Snakemake",
+        help="instead, the metrics files still to make or to commit (untracked or modified in "
+        "git), one line per setting and seed (the paired methods together), seed by seed: the "
+        "targets scripts/train-and-commit.sh hands to Snakemake; exit 0 (the list is the answer)",
     )
     s.add_argument(
         "--shard",
@@ -515,15 +515,19 @@ def _shard(text: str) -> tuple[int, int]:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from procrustean.checks.status import design_status, study_status
+    from procrustean.checks.status import design_status, study_status, uncommitted_files
     from procrustean.config import load_params
 
+    if args.shard != (1, 1) and not args.runs_left:
+        raise UserError("--shard goes with --runs-left (the runs left, shared among copies)")
     params = load_params(args.params)
     results = study_status(params, args.study, args.allow_missing)
     if args.runs_left:
-        left = [pair for result in results for pair in result.runs_left(args.shard)]
-        print("\n".join(" ".join(pair) for pair in left))
-        return 1 if left else 0
+        for result in results:
+            runs = [f"results/{result.study}/{kind}" for kind in ("metrics", "history")]
+            for pair in result.runs_left(args.shard, uncommitted_files(runs)):
+                print(" ".join(pair))
+        return 0
     for result in results:
         print("\n".join(result.lines(limit=10**9 if args.all else 8)))
         if args.compute:
