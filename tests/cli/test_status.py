@@ -131,3 +131,17 @@ def test_a_run_made_but_not_committed_is_left_to_commit():
     assert study.runs_left() == []
     unsaved = frozenset({"results/s/history/a/mfw/seed1.json.prov.json"})
     assert study.runs_left(uncommitted=unsaved) == [["results/s/metrics/a/mfw/seed1.json"]]
+
+
+def test_options_that_runs_left_would_ignore_are_refused_in_one_line(tmp_path, params):
+    write_params(tmp_path, params)
+    for args in (["--shard", "1/2"], ["--runs-left", "--compute"], ["--runs-left", "--all"]):
+        proc = subprocess.run(
+            [str(BIN / "procrustean"), "status", "--study", "smoke", *args],
+            cwd=tmp_path,
+            env=cli_env(),
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 2, args
+        assert proc.stdout == "" and len(proc.stderr.strip().splitlines()) == 1, proc.stderr

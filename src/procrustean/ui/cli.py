@@ -520,6 +520,8 @@ def _status(args: argparse.Namespace) -> int:
 
     if args.shard != (1, 1) and not args.runs_left:
         raise UserError("--shard goes with --runs-left (the runs left, shared among copies)")
+    if args.runs_left and (args.all or args.compute):
+        raise UserError("--runs-left answers alone: drop --all and --compute, or ask them apart")
     params = load_params(args.params)
     results = study_status(params, args.study, args.allow_missing)
     if args.runs_left:
