@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 
 from tests.helpers import BIN, REPO, cli_env
@@ -12,10 +13,39 @@ from tests.helpers import BIN, REPO, cli_env
 def fresh_clone(dest: Path, source: Path = REPO) -> Path:
     """``git clone`` of the committed HEAD of ``source``: committed results/ and dvc.lock
     included, no splits, checkpoints or DVC cache (exactly what a user gets; uncommitted edits
-    are not in it, so commit before running these tests locally)."""
+    are not in it, so commit before running these tests locally). In a tree without git (a
+    ``git archive`` tarball) the clone is of the tree's files as they are (``_git_of``)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["git", "clone", "-q", str(source), str(dest)], check=True)
+    subprocess.run(["git", "clone", "-q", str(_git_of(source)), str(dest)], check=True)
     return dest
+
+
+_SNAPSHOTS: dict[Path, Path] = {}
+
+
+def _git_of(source: Path) -> Path:
+    """A git repository to clone ``source`` from: itself in a git checkout; for a tree without
+    git, a repository made once per session of its files (what its .gitignore keeps out stays
+    out), kept outside the tree."""
+    source = source.resolve()
+    inside = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"], cwd=source, capture_output=True, text=True
+    )
+    if inside.returncode == 0 and Path(inside.stdout.strip()).resolve() == source:
+        return source
+    if source not in _SNAPSHOTS:
+        git_dir = Path(tempfile.mkdtemp(prefix="procrustean-tarball-")) / "repo.git"
+        git = ["git", f"--git-dir={git_dir}", f"--work-tree={source}"]
+        subprocess.run(["git", "init", "-q", "--bare", str(git_dir)], check=True)
+        subprocess.run([*git, "add", "-A"], check=True, capture_output=True)
+        identity = ["-c", "user.name=test", "-c", "user.email=test@example.org"]
+        subprocess.run(
+            [*git[:1], *identity, *git[1:], "commit", "-qm", "the tarball's files"],
+            check=True,
+            capture_output=True,
+        )
+        _SNAPSHOTS[source] = git_dir
+    return _SNAPSHOTS[source]
 
 
 def commit_all(repo: Path, message: str) -> None:
