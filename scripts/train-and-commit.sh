@@ -67,6 +67,35 @@ other_snakemake() { # a Snakemake process (not ours) working in this checkout
   return 1
 }
 
+other_commands() { # the command lines of the other Snakemakes here, one per line
+  local pid
+  for pid in $(pgrep -f 'snakemake' 2>/dev/null); do
+    [ "$pid" = "$child" ] && continue
+    [ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" = "$here" ] || continue
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null && echo
+  done
+}
+
+drop_stale_locks() { # remove the locks that no running Snakemake here claims; 0 if any removed
+  # Snakemake's lock files name no process. A copy of this script names its targets after
+  # `--`, so a lock listing none of the running copies' targets was left by one that was
+  # killed (a session's end). Any other Snakemake here (no `--`): claim nothing, keep waiting.
+  local commands file files target claimed dropped=1
+  files=(.snakemake/locks/*.output.lock) # before the commands: a lock listed here is not newer
+  commands=$(other_commands)
+  grep -v -- ' -- ' <<<"$commands" | grep -q . && return 1
+  for file in "${files[@]}"; do
+    [ -e "$file" ] || continue
+    claimed=0
+    while IFS= read -r target; do
+      [ -n "$target" ] && grep -qF -- " $target " <<<"$commands" && { claimed=1; break; }
+    done <"$file"
+    [ $claimed -eq 1 ] && continue
+    rm -f -- "$file" "${file%.output.lock}.input.lock" && dropped=0
+  done
+  return $dropped
+}
+
 snakemake_pair() { # Snakemake on one pair's metrics files; waits out another copy's lock
   local waited=0
   while true; do
@@ -78,6 +107,10 @@ snakemake_pair() { # Snakemake on one pair's metrics files; waits out another co
     child=
     grep -q "LockException\|cannot be locked" "$log" || return "$rc"
     if other_snakemake; then # another copy makes a file this pair needs (a shared split)
+      if drop_stale_locks; then
+        say "removed a stale Snakemake lock (no running Snakemake here names its files)"
+        continue
+      fi
       [ $waited -eq 0 ] && say "waiting for another Snakemake in this checkout (its lock)"
       waited=1
       sleep 60

@@ -1,12 +1,17 @@
 """``scripts/train-and-commit.sh``: a long study made pair by pair, each pair committed as it
 finishes, so that the next clone continues from the commits. Bad arguments are refused before
 anything is made; the smoke study, with both of its pairs lost, gets back exactly the pair its
-shard names, committed alone, with the bytes it had; a pair made but not committed (a copy
-stopped before its commit) is committed by the next start without training again."""
+shard names, committed alone, with the bytes it had, past a lock that a killed copy left while
+another copy runs; a pair made but not committed (a copy stopped before its commit) is
+committed by the next start without training again."""
 
 from __future__ import annotations
 
 import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -21,6 +26,7 @@ GIT_ID = {
     "GIT_COMMITTER_EMAIL": "test@example.org",
 }
 SMOKE = "results/smoke/{kind}/synthetic-{profile}-r10/{method}/seed0.json"
+OTHER = "results/other/seed0.json"  # another copy's target
 
 
 def pair_files(profile: str) -> list[str]:
@@ -95,15 +101,60 @@ def test_runs_left_names_the_lost_pairs_seed_by_seed(lost_pairs):
     ]
 
 
+@contextmanager
+def other_copy_and_a_stale_lock(repo: Path) -> Iterator[list[dict[str, str]]]:
+    """Another copy's Snakemake running in ``repo`` (its lock names its target) and a lock on
+    the step pair's metrics left by a copy that was killed, as a session's end leaves them.
+    Yields the lock files seen while it runs (name: text), polled every 0.1 s."""
+    locks = repo / ".snakemake/locks"
+    locks.mkdir(parents=True)
+    (locks / "0.output.lock").write_text(
+        SMOKE.format(kind="metrics", profile="step", method="ce") + "\n"
+    )
+    (locks / "1.output.lock").write_text(OTHER + "\n")
+    for n in (0, 1):
+        (locks / f"{n}.input.lock").write_text("")
+    other = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(3600)", "snakemake", "--", OTHER], cwd=repo
+    )
+    seen: list[dict[str, str]] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.1):
+            with suppress(OSError):  # a lock removed while read
+                seen.append({p.name: p.read_text() for p in locks.glob("*.output.lock")})
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        yield seen
+    finally:
+        done.set()
+        watcher.join()
+        other.kill()
+        other.wait()
+
+
 @pytest.mark.slow
 @pytest.mark.ci
 def test_a_shard_makes_and_commits_its_pair_with_the_committed_bytes(lost_pairs):
-    """Shard 2 of 2 makes the step pair (the second of the two settings at seed 0) and commits
-    it on its own; its metrics and histories have the bytes they had before they were lost; the
+    """Shard 2 of 2 makes the step pair (the second of the two settings at seed 0), past a lock
+    on it left by a killed copy (removed: no running copy claims it) and beside another copy's
+    lock (kept), and commits it on its own; its metrics and histories have the bytes they had before they were lost; the
     exp pair is left for shard 1. Un-committed again (a copy stopped before its commit), the
     pair is committed by the next start, which trains nothing."""
     lost = git(lost_pairs, "rev-parse", "HEAD").strip()
-    proc = run(["bash", SCRIPT, "smoke", "--shard", "2/2"], lost_pairs, timeout=1200, env=GIT_ID)
+    with other_copy_and_a_stale_lock(lost_pairs) as seen:
+        proc = run(
+            ["bash", SCRIPT, "smoke", "--shard", "2/2"], lost_pairs, timeout=1200, env=GIT_ID
+        )
+    assert "removed a stale Snakemake lock" in proc.stdout
+    assert "waiting for another Snakemake" not in proc.stdout
+    assert any(  # the pair's own run locked beside the other copy's lock, which was kept
+        locks.get("1.output.lock") == OTHER + "\n" and "model.pt" in locks.get("0.output.lock", "")
+        for locks in seen
+    )
     assert "smoke: shard 2/2 has 1 pair(s) left to make or commit" in proc.stdout
     assert "smoke: shard 2/2 done (1 pair(s) made and committed)" in proc.stdout
     assert git(lost_pairs, "rev-list", "--count", f"{lost}..HEAD").strip() == "1"
