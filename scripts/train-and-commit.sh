@@ -4,22 +4,23 @@
 # history, their provenance records, re-made split summaries, key files and dvc.lock. A long
 # study then spans sessions and machines: stop it at any time (Ctrl-C); a clone of the commits
 # continues where it stopped, and a pair made but not committed is committed by the next start.
-#   bash scripts/train-and-commit.sh STUDY [--shard I/N] [--nice N]
-# --shard I/N makes the I-th of every N of the study's settings and seeds (counted over all of
-# them, done or not): start N copies in one checkout, at any times, with the same N; none
-# overlap while params.yaml keeps its settings and seeds. A copy trains with the recipe's
-# resources.cpus threads. Each pair's Snakemake log: logs/STUDY/train-and-commit/.
+#   bash scripts/train-and-commit.sh STUDY [STUDY ...] [--shard I/N] [--nice N]
+# Several studies are made one after the other, in the order named (each is checked before any
+# is made). --shard I/N makes the I-th of every N of a study's settings and seeds (counted over
+# all of them, done or not): start N copies in one checkout, at any times, with the same N and
+# studies; none overlap while params.yaml keeps its settings and seeds. A copy trains with the
+# recipe's resources.cpus threads. Each pair's Snakemake log: logs/STUDY/train-and-commit/.
 # Exit 0: every pair of the shard made and committed; 1: some not (named); 2: bad arguments or
 # set-up; 130: stopped.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 say() { echo "train-and-commit: $*"; }
-usage="usage: bash scripts/train-and-commit.sh STUDY [--shard I/N] [--nice N]"
+usage="usage: bash scripts/train-and-commit.sh STUDY [STUDY ...] [--shard I/N] [--nice N]"
 fail() { say "$*" >&2; exit 2; }
 
-study=${1:-}
-[ -n "$study" ] && [ "${study#-}" = "$study" ] || fail "no study named; $usage"
-shift
+studies=()
+while [ $# -gt 0 ] && [ -n "$1" ] && [ "${1#-}" = "$1" ]; do studies+=("$1"); shift; done
+[ ${#studies[@]} -gt 0 ] || fail "no study named; $usage"
 shard=1/1 niceness=0
 while [ $# -gt 0 ]; do
   case $1 in
@@ -41,12 +42,13 @@ python=$bin/python
 "$python" -c 'import yaml' 2>/dev/null || python=python3
 "$python" -c 'import yaml' 2>/dev/null || fail "no python with PyYAML beside snakemake or on PATH: run bash scripts/setup.sh"
 
-left=$(scripts/procrustean status --study "$study" --allow-missing --runs-left --shard "$shard") ||
-  exit 2 # procrustean named the bad input (study, shard) in one line
-mapfile -t pairs < <(printf '%s\n' "$left" | grep .)
-say "$study: shard $shard has ${#pairs[@]} pair(s) left to make or commit"
-logs=logs/$study/train-and-commit
-mkdir -p "$logs"
+runs_left() { # the study's pairs left to this shard, a line each; exit 2 on bad input
+  scripts/procrustean status --study "$1" --allow-missing --runs-left --shard "$shard"
+}
+declare -A first_left
+for study in "${studies[@]}"; do # procrustean names a bad study or shard in one line
+  first_left[$study]=$(runs_left "$study") || exit 2
+done
 lock="$(git rev-parse --git-common-dir)/train-and-commit.lock"
 here=$(pwd -P)
 
@@ -150,38 +152,56 @@ join_and() { # a, b and c
   echo "$out"
 }
 
-failed=()
-k=0
-for pair in "${pairs[@]}"; do
-  k=$((k + 1))
-  read -ra targets <<<"$pair"
-  first=${targets[0]#results/"$study"/metrics/} # SETTING/METHOD/seedK.json
-  setting=${first%%/*} seed=${first##*/seed} seed=${seed%.json}
-  methods=()
-  for t in "${targets[@]}"; do t=${t%/seed*}; methods+=("${t##*/}"); done
-  named=$(join_and "${methods[@]}")
-  log=$logs/$setting-seed$seed.log
-  say "$(date -u +%FT%TZ) [$k/${#pairs[@]}] $setting seed $seed: $named (log: $log)"
-  if ! snakemake_pair "${targets[@]}"; then
-    say "$setting seed $seed: Snakemake failed (exit $rc), nothing committed; see $log" >&2
-    failed+=("$setting seed $seed")
-    continue
-  fi
-  files=()
-  for t in "${targets[@]}"; do
-    h=${t/\/metrics\//\/history\/}
-    files+=("$t" "$t.prov.json" "$h" "$h.prov.json")
+make_study() { # make and commit the shard's pairs of one study; their failures join $failed
+  local left=$1 pair k=0 first setting seed t h named methods files targets pairs
+  mapfile -t pairs < <(printf '%s\n' "$left" | grep .)
+  say "$study: shard $shard has ${#pairs[@]} pair(s) left to make or commit"
+  logs=logs/$study/train-and-commit
+  mkdir -p "$logs"
+  for pair in "${pairs[@]}"; do
+    k=$((k + 1))
+    read -ra targets <<<"$pair"
+    first=${targets[0]#results/"$study"/metrics/} # SETTING/METHOD/seedK.json
+    setting=${first%%/*} seed=${first##*/seed} seed=${seed%.json}
+    methods=()
+    for t in "${targets[@]}"; do t=${t%/seed*}; methods+=("${t##*/}"); done
+    named=$(join_and "${methods[@]}")
+    log=$logs/$setting-seed$seed.log
+    say "$(date -u +%FT%TZ) [$k/${#pairs[@]}] $setting seed $seed: $named (log: $log)"
+    if ! snakemake_pair "${targets[@]}"; then
+      say "$setting seed $seed: Snakemake failed (exit $rc), nothing committed; see $log" >&2
+      failed+=("$study $setting seed $seed")
+      continue
+    fi
+    files=()
+    for t in "${targets[@]}"; do
+      h=${t/\/metrics\//\/history\/}
+      files+=("$t" "$t.prov.json" "$h" "$h.prov.json")
+    done
+    (
+      flock 9
+      commit_pair "$study: $named seed $seed ($setting) trained and evaluated" "${files[@]}"
+    ) 9>"$lock" || {
+      say "$setting seed $seed: made, but not committed; commit it by hand or start again" >&2
+      failed+=("$study $setting seed $seed")
+    }
   done
-  (
-    flock 9
-    commit_pair "$study: $named seed $seed ($setting) trained and evaluated" "${files[@]}"
-  ) 9>"$lock" || {
-    say "$setting seed $seed: made, but not committed; commit it by hand or start again" >&2
-    failed+=("$setting seed $seed")
-  }
+  made=$((made + ${#pairs[@]}))
+}
+
+failed=()
+made=0
+for i in "${!studies[@]}"; do
+  study=${studies[$i]}
+  if [ "$i" -eq 0 ]; then
+    left=${first_left[$study]}
+  else # asked again: the studies before may have taken hours
+    left=$(runs_left "$study") || exit 2
+  fi
+  make_study "$left"
 done
 if [ ${#failed[@]} -gt 0 ]; then
-  say "$study: ${#failed[@]} pair(s) not committed: $(IFS=';'; echo "${failed[*]}")" >&2
+  say "${#failed[@]} pair(s) not committed: $(IFS=';'; echo "${failed[*]}")" >&2
   exit 1
 fi
-say "$study: shard $shard done (${#pairs[@]} pair(s) made and committed)"
+say "$(join_and "${studies[@]}"): shard $shard done ($made pair(s) made and committed)"

@@ -65,6 +65,7 @@ def lost_pairs(tmp_path) -> Path:
         (["smoke", "--nice", "20"], "--nice '20': give 0..19"),
         (["smoke", "--cores", "2"], "unknown argument '--cores'"),
         (["nosuch"], "unknown study 'nosuch'"),
+        (["smoke", "nosuch"], "unknown study 'nosuch'"),  # every study checked before any is made
     ],
 )
 def test_bad_arguments_are_one_line_exit_2_and_nothing_made(lost_pairs, args, says):
@@ -139,15 +140,19 @@ def other_copy_and_a_stale_lock(repo: Path) -> Iterator[list[dict[str, str]]]:
 @pytest.mark.slow
 @pytest.mark.ci
 def test_a_shard_makes_and_commits_its_pair_with_the_committed_bytes(lost_pairs):
-    """Shard 2 of 2 makes the step pair (the second of the two settings at seed 0), past a lock
-    on it left by a killed copy (removed: no running copy claims it) and beside another copy's
-    lock (kept), and commits it on its own; its metrics and histories have the bytes they had before they were lost; the
-    exp pair is left for shard 1. Un-committed again (a copy stopped before its commit), the
-    pair is committed by the next start, which trains nothing."""
+    """Named after the quick study (nothing of it left), shard 2 of 2 makes the smoke study's
+    step pair (the second of the two settings at seed 0), past a lock on it left by a killed
+    copy (removed: no running copy claims it) and beside another copy's lock (kept), and
+    commits it on its own; its metrics and histories have the bytes they had before they were
+    lost; the exp pair is left for shard 1. Un-committed again (a copy stopped before its
+    commit), the pair is committed by the next start, which trains nothing."""
     lost = git(lost_pairs, "rev-parse", "HEAD").strip()
     with other_copy_and_a_stale_lock(lost_pairs) as seen:
-        proc = run(
-            ["bash", SCRIPT, "smoke", "--shard", "2/2"], lost_pairs, timeout=1200, env=GIT_ID
+        proc = run(  # quick first: nothing of it is left, then smoke, asked again
+            ["bash", SCRIPT, "quick", "smoke", "--shard", "2/2"],
+            lost_pairs,
+            timeout=1200,
+            env=GIT_ID,
         )
     assert "removed a stale Snakemake lock" in proc.stdout
     assert "waiting for another Snakemake" not in proc.stdout
@@ -155,8 +160,14 @@ def test_a_shard_makes_and_commits_its_pair_with_the_committed_bytes(lost_pairs)
         locks.get("1.output.lock") == OTHER + "\n" and "model.pt" in locks.get("0.output.lock", "")
         for locks in seen
     )
-    assert "smoke: shard 2/2 has 1 pair(s) left to make or commit" in proc.stdout
-    assert "smoke: shard 2/2 done (1 pair(s) made and committed)" in proc.stdout
+    said = proc.stdout.splitlines()
+    quick = said.index("train-and-commit: quick: shard 2/2 has 0 pair(s) left to make or commit")
+    smoke = said.index("train-and-commit: smoke: shard 2/2 has 1 pair(s) left to make or commit")
+    assert quick < smoke
+    assert (
+        said[-1]
+        == "train-and-commit: quick and smoke: shard 2/2 done (1 pair(s) made and committed)"
+    )
     assert git(lost_pairs, "rev-list", "--count", f"{lost}..HEAD").strip() == "1"
     message = git(lost_pairs, "log", "-1", "--format=%s")
     assert message.strip() == "smoke: ce and mfw seed 0 (synthetic-step-r10) trained and evaluated"
