@@ -45,9 +45,8 @@ python=$bin/python
 runs_left() { # the study's pairs left to this shard, a line each; exit 2 on bad input
   scripts/procrustean status --study "$1" --allow-missing --runs-left --shard "$shard"
 }
-declare -A first_left
 for study in "${studies[@]}"; do # procrustean names a bad study or shard in one line
-  first_left[$study]=$(runs_left "$study") || exit 2
+  runs_left "$study" >/dev/null || exit 2
 done
 lock="$(git rev-parse --git-common-dir)/train-and-commit.lock"
 here=$(pwd -P)
@@ -60,16 +59,7 @@ stop() {
 }
 trap stop INT TERM
 
-other_snakemake() { # a Snakemake process (not ours) working in this checkout
-  local pid
-  for pid in $(pgrep -f 'snakemake' 2>/dev/null); do
-    [ "$pid" = "$child" ] && continue
-    [ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" = "$here" ] && return 0
-  done
-  return 1
-}
-
-other_commands() { # the command lines of the other Snakemakes here, one per line
+other_commands() { # the command lines of the Snakemakes (not ours) in this checkout, a line each
   local pid
   for pid in $(pgrep -f 'snakemake' 2>/dev/null); do
     [ "$pid" = "$child" ] && continue
@@ -77,6 +67,8 @@ other_commands() { # the command lines of the other Snakemakes here, one per lin
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null && echo
   done
 }
+
+other_snakemake() { [ -n "$(other_commands)" ]; } # another Snakemake works in this checkout
 
 drop_stale_locks() { # remove the locks that no running Snakemake here claims; 0 if any removed
   # Snakemake's lock files name no process. A copy of this script names its targets after
@@ -191,13 +183,8 @@ make_study() { # make and commit the shard's pairs of one study; their failures 
 
 failed=()
 made=0
-for i in "${!studies[@]}"; do
-  study=${studies[$i]}
-  if [ "$i" -eq 0 ]; then
-    left=${first_left[$study]}
-  else # asked again: the studies before may have taken hours
-    left=$(runs_left "$study") || exit 2
-  fi
+for study in "${studies[@]}"; do # asked when its turn comes: the studies before take hours
+  left=$(runs_left "$study") || exit 2
   make_study "$left"
 done
 if [ ${#failed[@]} -gt 0 ]; then
