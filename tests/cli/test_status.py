@@ -36,6 +36,39 @@ def test_job_hours_per_kind_and_busy_time_counts_overlaps_once(tmp_path):
     assert lines[3] == "  busy wall time 21 min, 2026-12-01 10:00 to 2026-12-01 12:01 UTC"
 
 
+def _ran_on(tmp_path: Path, kind: str, name: str, device: str, platform: str) -> Verdict:
+    verdict = _stage(tmp_path, kind, name, None)
+    record = {"start": "2026-12-01T10:00:00+00:00", "end": "2026-12-01T10:01:00+00:00"}
+    record |= {"device": device, "software": {"cpu_mode": "portable", "platform": platform}}
+    Path(verdict.stage.record).write_text(json.dumps(record))
+    return verdict
+
+
+def test_where_the_runs_were_made_per_device_mode_and_platform(tmp_path):
+    """Train and evaluate records counted by device (thread count and visible devices dropped),
+    CPU mode and platform; split and report records name no place."""
+    gpu = "cuda:NVIDIA H100 80GB HBM3 (CUDA_VISIBLE_DEVICES=0)"
+    verdicts = [
+        _ran_on(tmp_path, "train", "a", "cpu:1 threads", "Linux-x-fc-v1"),
+        _ran_on(tmp_path, "train", "b", "cpu:2 threads", "Linux-x-fc-v1"),
+        _ran_on(tmp_path, "train", "c", "cpu:1 threads", "Linux-x-fc-v2"),
+        _ran_on(tmp_path, "evaluate", "d", "cpu:1 threads", "Linux-x-fc-v1"),
+        _ran_on(tmp_path, "report", "e", "cpu:1 threads", "Linux-x-fc-v1"),
+    ]
+    lines = StudyStatus("s", verdicts).compute_lines()
+    assert lines[-2:] == [
+        "  where train ran: 2 on cpu, portable mode, Linux-x-fc-v1; "
+        "1 on cpu, portable mode, Linux-x-fc-v2",
+        "  where evaluate ran: 1 on cpu, portable mode, Linux-x-fc-v1",
+    ]
+    verdicts.append(_ran_on(tmp_path, "train", "f", gpu, "Linux-x-gpu"))
+    assert StudyStatus("s", verdicts).where_lines()[0] == (
+        "  where train ran: 2 on cpu, portable mode, Linux-x-fc-v1; "
+        "1 on cpu, portable mode, Linux-x-fc-v2; "
+        "1 on cuda:NVIDIA H100 80GB HBM3, Linux-x-gpu: CPU and GPU runs pooled"
+    )
+
+
 def test_a_study_without_records_says_so(tmp_path):
     lines = StudyStatus("s", [_stage(tmp_path, "train", "a", None)]).compute_lines()
     assert lines == ["compute s: no provenance record yet"]

@@ -28,6 +28,7 @@ from procrustean.fileio import read_json
 RUN_FILE = re.compile(  # a run's metrics or history file, or its provenance record
     r"results/(?P<study>[^/]+)/(?:metrics|history)/(?P<run>[^/]+/[^/]+/seed\d+\.json)(?:\.prov\.json)?"
 )
+DEVICE_KINDS = ("train", "evaluate")  # the stages that run the model on a device
 METRICS_FILE = re.compile(r"results/[^/]+/metrics/(?P<setting>[^/]+)/[^/]+/seed(?P<seed>\d+)\.json")
 
 
@@ -168,6 +169,25 @@ class StudyStatus:
             f"{min(a for a, _ in intervals):%Y-%m-%d %H:%M} "
             f"to {max(b for _, b in intervals):%Y-%m-%d %H:%M} UTC"
         )
+        return out + self.where_lines()
+
+    def where_lines(self) -> list[str]:
+        """Where the study's runs were made: per kind of stage that runs the model, how many
+        records name each device, CPU mode and platform, and whether CPU and GPU runs are
+        pooled (their bytes differ, so a verdict over both must say so)."""
+        out = []
+        for kind in DEVICE_KINDS:
+            places = Counter(
+                place
+                for v in self.verdicts
+                if v.stage.kind == kind and (place := _place(v.stage.record)) is not None
+            )
+            if not places:
+                continue
+            text = "; ".join(f"{k} on {place}" for place, k in sorted(places.items()))
+            kinds = {place.split(",")[0].split(":")[0] for place in places}
+            pooled = ": CPU and GPU runs pooled" if len(kinds) > 1 else ""
+            out.append(f"  where {kind} ran: {text}{pooled}")
         return out
 
 
@@ -207,13 +227,33 @@ def uncommitted_files(paths: list[str]) -> frozenset[str]:
     return frozenset(entry[3:] for entry in proc.stdout.split("\0") if len(entry) > 3)
 
 
-def _interval(record_path: str) -> tuple[dt.datetime, dt.datetime] | None:
-    """A stage's start and end, from its provenance record (None when it has none)."""
+def _record(record_path: str) -> dict | None:
+    """A stage's provenance record (None when it has none or it cannot be read)."""
     try:
-        record = read_json(record_path)
+        return read_json(record_path)
     except (OSError, ValueError):
         return None
+
+
+def _interval(record_path: str) -> tuple[dt.datetime, dt.datetime] | None:
+    """A stage's start and end, from its provenance record (None when it has none)."""
+    record = _record(record_path)
+    if record is None:
+        return None
     return dt.datetime.fromisoformat(record["start"]), dt.datetime.fromisoformat(record["end"])
+
+
+def _place(record_path: str) -> str | None:
+    """Where a stage ran, from its record: the device without its thread count or visible-device
+    list, the CPU mode on a CPU, and the platform (None when the record names no device)."""
+    record = _record(record_path)
+    if record is None or "device" not in record:
+        return None
+    device = record["device"].split(" (CUDA_VISIBLE_DEVICES=")[0]
+    software = record.get("software", {})
+    if device.startswith("cpu"):
+        device = f"cpu, {software.get('cpu_mode', 'unrecorded')} mode"
+    return f"{device}, {software.get('platform', 'unrecorded platform')}"
 
 
 def _union_seconds(intervals: list[tuple[dt.datetime, dt.datetime]]) -> float:

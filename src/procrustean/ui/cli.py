@@ -234,8 +234,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--compute",
         action="store_true",
-        help="also the compute the provenance records report: job-hours per kind of stage "
-        "and the busy wall time",
+        help="also the compute the provenance records report: job-hours per kind of stage, "
+        "the busy wall time, and where train and evaluate ran (device, CPU mode, platform)",
     )
     s.add_argument(
         "--runs-left",
