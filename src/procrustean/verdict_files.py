@@ -32,7 +32,8 @@ def input_tables(studies: tuple[str, ...]) -> list[str]:
 
 PAPER_COUNTS_DIR = "results/paper_counts"
 PAPER_COUNTS_OUTPUTS = tuple(
-    f"{PAPER_COUNTS_DIR}/{name}" for name in ("verdicts.md", "verdicts.csv", "sensitivity.md")
+    f"{PAPER_COUNTS_DIR}/{name}"
+    for name in ("verdicts.md", "verdicts.csv", "sensitivity.md", "plateau.md")
 ) + (f"{PAPER_COUNTS_DIR}/grid.md",)  # the README's grid (last)
 CURVE_BASE = "confirm"  # the curve's 5-image point, a committed confirmation study
 

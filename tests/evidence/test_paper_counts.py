@@ -235,6 +235,50 @@ def test_the_sensitivity_table_names_each_group_and_each_left_out_class():
     assert "## counts_exp: MFW improves top-1 (mfw vs ce)\n\npending: counts_exp" in text
 
 
+def test_the_plateau_file_shows_each_run_that_moved_and_where_the_window_lies(params):
+    runs = step_runs({})
+    curves = flat_curves(runs)
+    moved = (
+        (curves.setting == "fashion_mnist_5k_s501-step-r100")
+        & (curves.method == "mfw")
+        & (curves.seed == 7)
+        & (curves.group == "minor")
+        & (curves.epoch == 32)
+    )
+    curves.loc[moved, "train_acc"] = 0.95  # the minors rise 0.05 over epochs 29-32
+    tables, curves = {"counts_step": runs}, {"counts_step": curves}
+    table = pc.accuracy_family(tables, curves, {"counts_step"}, RECIPES)
+    assert table.iloc[0].plateaued == "77/78"
+    windows = pc.windows_of(resolved(params))
+    assert windows["counts_step"] == pc.plateau.Window(28, 100, None)  # ce and mfw: no DRW
+    assert windows["counts_ldam_step"].drw_epoch == 22  # ldam_drw re-weights from epoch 22
+    text = pc.plateau_markdown(table, curves, windows)
+    section = text.split("## counts_step: mfw vs ce (fashion_mnist_5k-step-r100)")[1]
+    section = section.split("## ")[0]
+    assert (
+        "Epochs 29-32, after the last decay at 28. 77 of 78 runs plateaued: ce 39/39, mfw 38/39"
+        in section
+    )
+    rows = [line.split("|")[1:-1] for line in section.splitlines() if line.startswith("| ")]
+    rows = [[cell.strip() for cell in row] for row in rows]
+    assert ["minor", "250", "0.030", "77/78", "0.000", "+0.050"] in rows
+    assert ["major", "500", "0.030", "78/78", "0.000", "+0.000"] in rows
+    assert [
+        "fashion_mnist_5k_s501-step-r100",
+        "mfw",
+        "7",
+        "minor",
+        "+0.050",
+        "250",
+        "0.030",
+    ] in rows
+    assert "## counts_ldam_step: mfw_ldam_drw vs ldam_drw\n\npending: counts_ldam_step" in text
+    drw = pc.plateau.Window(28, 100, 22)
+    changes = pc.post_hoc.plateau_changes(curves["counts_step"], 28, 100)
+    text = pc.plateau.window_text(changes, curves["counts_step"], drw)
+    assert "(DRW re-weights from epoch 22, before the window)" in text
+
+
 @pytest.mark.parametrize(
     ("verdict", "dagger", "shown"),
     [

@@ -70,6 +70,10 @@ def test_the_plateau_tolerance_follows_the_diagnostic_images_of_the_group():
     assert post_hoc.plateau_after_decay(many, 2, 100).plateaued.tolist() == [False]
     # the epochs before the decay play no part
     assert post_hoc.plateau_after_decay(many, 3, 100).plateaued.tolist() == [True]
+    changes = post_hoc.plateau_changes(many, 2, 100).set_index("group")
+    assert changes.change.to_dict() == pytest.approx({"major": 0.01, "minor": 0.05})
+    assert changes.images.to_dict() == {"major": 500, "minor": 250}
+    assert changes.flat.to_dict() == {"major": True, "minor": False}
     assert post_hoc.group_tolerance(25) == pytest.approx(0.08)
     assert post_hoc.group_tolerance(250) == post_hoc.PLATEAU_TOLERANCE
 

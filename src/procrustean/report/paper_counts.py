@@ -33,7 +33,7 @@ from procrustean.entries import Params
 from procrustean.errors import UserError
 from procrustean.fileio import atomic_group, atomic_path
 from procrustean.provenance import hash_inputs, now, stable_record, write_provenance
-from procrustean.report import claims, confirmation, grid, post_hoc, stats
+from procrustean.report import claims, confirmation, grid, plateau, post_hoc, stats
 from procrustean.report.stats import Interval, t_interval
 from procrustean.report.tables import GROUP_ORDER
 
@@ -257,6 +257,43 @@ def sensitivity_markdown(accuracy: pd.DataFrame, tables: dict[str, pd.DataFrame]
     return "\n\n".join(parts) + "\n"
 
 
+def plateau_markdown(
+    accuracy: pd.DataFrame, curves: dict[str, pd.DataFrame], windows: dict[str, plateau.Window]
+) -> str:
+    """Per judged top-1 test of family A: its runs' plateau check run by run (the detail behind
+    its "plateaued" column)."""
+    parts = [plateau.title()]
+    for i, row in accuracy.iterrows():
+        test = ACCURACY[i]
+        if test.column != "top1":
+            continue
+        head = f"## {test.study}: {test.method} vs {test.base}"
+        if row.n == 0:
+            parts += [head, str(row.verdict)]
+            continue
+        head = f"{head} ({row.setting})"
+        parts += plateau.section(
+            head, curves[test.study], [test.base, test.method], windows[test.study]
+        )
+    return "\n\n".join(parts) + "\n"
+
+
+def windows_of(params: Params) -> dict[str, plateau.Window]:
+    """Each study's plateau window: its recipe's last decay and diagnostic images a class, and
+    its DRW start when one of its methods re-weights by DRW."""
+    out = {}
+    for study in STUDIES:
+        recipe = params.study_recipe(study)
+        methods = params.study(study).methods
+        drw = any(params.methods[m].weighting.name == "drw" for m in methods)
+        out[study] = plateau.Window(
+            max(e for e, _ in recipe.lr_decays),
+            recipe.diagnostic_per_class,
+            recipe.drw_epoch if drw else None,
+        )
+    return out
+
+
 def _interval_text(row: pd.Series) -> str:
     return Interval(row["mean"], row.ci_low, row.ci_high, int(row.n)).text(2, signed=True)
 
@@ -441,7 +478,7 @@ def curve(params: Params, tables: dict[str, pd.DataFrame], done: set[str]) -> pd
     return pd.DataFrame(rows)
 
 
-OUTPUTS = verdict_files.PAPER_COUNTS_OUTPUTS  # verdicts.md, verdicts.csv, sensitivity.md, grid.md
+OUTPUTS = verdict_files.PAPER_COUNTS_OUTPUTS  # verdicts (md, csv), sensitivity, plateau, grid
 STUDIES = tuple(dict.fromkeys([*(t.study for t in ACCURACY), *MECHANISM_STUDIES, CONTROL, *CURVE]))
 DESIGN = tuple(s for s in STUDIES if s != verdict_files.CURVE_BASE)  # params' paper_counts.studies
 TITLE = (
@@ -500,7 +537,8 @@ def read_tables(studies: tuple[str, ...]) -> tuple[dict, dict, list[str]]:
 
 def write_paper_counts(params: Params) -> list[str]:
     """``procrustean paper-counts``: judge the design's finished studies, the rest pending; write
-    the verdicts (md, csv), their sensitivity and the README's grid under results/paper_counts/
+    the verdicts (md, csv), their sensitivity, their runs' plateau check and the README's grid
+    under results/paper_counts/
     with a provenance record."""
     started = now()
     for study in STUDIES:
@@ -509,13 +547,8 @@ def write_paper_counts(params: Params) -> list[str]:
     read_from = (*design.finished, verdict_files.CURVE_BASE) if design else ()
     runs, curves, read = read_tables(read_from)
     done = finished(params, runs)
-    recipes = {
-        s: (
-            max(e for e, _ in params.study_recipe(s).lr_decays),
-            params.study_recipe(s).diagnostic_per_class,
-        )
-        for s in STUDIES
-    }
+    windows = windows_of(params)
+    recipes = {s: (w.last_decay, w.per_class) for s, w in windows.items()}
     accuracy = accuracy_family(runs, curves, done, recipes)
     mechanism = mechanism_family(runs, curves, done, recipes)
     points = curve(params, runs, done | ({verdict_files.CURVE_BASE} & set(runs)))
@@ -528,6 +561,7 @@ def write_paper_counts(params: Params) -> list[str]:
         markdown(accuracy, mechanism, points),
         long.to_csv(index=False),
         sensitivity_markdown(accuracy, runs),
+        plateau_markdown(accuracy, curves, windows),
         grid.grid_markdown(params, confirmed, long),
     )
     resolved = paper_counts_params(params)

@@ -84,12 +84,12 @@ def sensitivity_summary(runs: pd.DataFrame, method: str, base: str) -> dict:
     }
 
 
-def plateau_after_decay(
+def plateau_changes(
     curves: pd.DataFrame, last_decay: int, diagnostic_per_class: int
 ) -> pd.DataFrame:
-    """Per run: each group's mean clean training accuracy change from the first epoch after the
-    last decay to the last epoch, and whether every group moved by less than its tolerance
-    (``group_tolerance``)."""
+    """Per run and group: the mean clean training accuracy's change from the first epoch after
+    the last decay to the last epoch, the group's diagnostic images, its tolerance
+    (``group_tolerance``) and whether it moved by less (``flat``)."""
     after = curves[curves.epoch > last_decay]
     by = ["setting", "method", "seed", "group"]
     per_epoch = after.groupby([*by, "epoch"]).train_acc.mean().reset_index()
@@ -101,7 +101,17 @@ def plateau_after_decay(
     sizes = curves[curves.epoch == curves.epoch.min()].groupby(by)["count"]
     images = sizes.apply(lambda n: int(n.clip(upper=diagnostic_per_class).sum()))
     change = change.merge(images.rename("images").reset_index(), on=by)
-    change["flat"] = change.change.abs() < change.images.map(group_tolerance)
+    change["tolerance"] = change.images.map(group_tolerance)
+    change["flat"] = change.change.abs() < change.tolerance
+    return change
+
+
+def plateau_after_decay(
+    curves: pd.DataFrame, last_decay: int, diagnostic_per_class: int
+) -> pd.DataFrame:
+    """Per run: whether every group's mean clean training accuracy moved by less than its
+    tolerance from the first epoch after the last decay to the last (``plateau_changes``)."""
+    change = plateau_changes(curves, last_decay, diagnostic_per_class)
     flat = change.groupby(["setting", "method", "seed"]).flat.all()
     return flat.rename("plateaued").reset_index()
 

@@ -1,0 +1,103 @@
+"""The plateau check run by run: what lies behind a verdict's "plateaued k/n". Each group's mean
+clean training accuracy on the diagnostic images, its change from the first epoch after the
+last decay to the last epoch, against the group's tolerance (``post_hoc.group_tolerance``); a
+run has plateaued when every group moved by less."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from procrustean.report import post_hoc
+from procrustean.report.tables import GROUP_ORDER
+
+TITLE = (
+    "# Plateau after the last decay, run by run: each group's mean clean training accuracy on "
+    "the diagnostic images, its change from the first epoch after the last decay to the last; "
+    "a group is flat when it moved by less than its tolerance ({floor}, or "
+    "{images} diagnostic images' worth where that is more), a run has plateaued when every "
+    "group is flat"
+)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where a study's plateau is read: after ``last_decay``; ``drw_epoch`` when a compared
+    method re-weights from then (None otherwise); ``per_class`` diagnostic images a class."""
+
+    last_decay: int
+    per_class: int
+    drw_epoch: int | None = None
+
+
+def title() -> str:
+    """The file's first line, with the tolerance rule's constants."""
+    return TITLE.format(floor=post_hoc.PLATEAU_TOLERANCE, images=post_hoc.PLATEAU_IMAGES)
+
+
+def window_text(changes: pd.DataFrame, curves: pd.DataFrame, window: Window) -> str:
+    """The epochs read, the decay and DRW start before them, and the runs that plateaued."""
+    epochs = curves.epoch[curves.epoch > window.last_decay]
+    text = f"Epochs {epochs.min()}-{epochs.max()}, after the last decay at {window.last_decay}"
+    if window.drw_epoch is not None:
+        where = "before" if window.drw_epoch <= window.last_decay else "after the decay, at"
+        text += f" (DRW re-weights from epoch {window.drw_epoch}, {where} the window)"
+    runs = changes.groupby(["method", "setting", "seed"], sort=False).flat.all()
+    per_method = runs.groupby(level="method", sort=False)
+    shares = ", ".join(f"{m} {int(f.sum())}/{len(f)}" for m, f in per_method)
+    return f"{text}. {int(runs.sum())} of {len(runs)} runs plateaued: {shares}."
+
+
+def group_table(changes: pd.DataFrame) -> pd.DataFrame:
+    """Per group: its diagnostic images (range over runs), tolerance, the runs where it was
+    flat, the median absolute change and the largest change (signed)."""
+    rows = []
+    for group in [g for g in GROUP_ORDER if g in set(changes.group)]:
+        mine = changes[changes.group == group]
+        largest = mine.change.loc[mine.change.abs().idxmax()]
+        images = sorted({int(n) for n in mine.images})
+        rows.append(
+            {
+                "group": group,
+                "images": f"{images[0]}" if len(images) == 1 else f"{images[0]}-{images[-1]}",
+                "tolerance": f"{mine.tolerance.max():.3f}",
+                "flat": f"{int(mine.flat.sum())}/{len(mine)}",
+                "median abs. change": f"{mine.change.abs().median():.3f}",
+                "largest change": f"{largest:+.3f}",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def moved_table(changes: pd.DataFrame) -> pd.DataFrame:
+    """Every group that was not flat, run by run."""
+    moved = changes[~changes.flat].sort_values(["setting", "method", "seed", "group"])
+    return pd.DataFrame(
+        {
+            "setting": moved.setting,
+            "method": moved.method,
+            "seed": moved.seed,
+            "group": moved.group,
+            "change": [f"{c:+.3f}" for c in moved.change],
+            "images": moved.images,
+            "tolerance": [f"{t:.3f}" for t in moved.tolerance],
+        }
+    )
+
+
+def section(head: str, curves: pd.DataFrame, methods: list[str], window: Window) -> list[str]:
+    """One test's runs (``methods`` in ``curves``): the window, the share that plateaued, the
+    per-group summary and every group that moved."""
+    mine = curves[curves.method.isin(methods)]
+    changes = post_hoc.plateau_changes(mine, window.last_decay, window.per_class)
+    order = {m: k for k, m in enumerate(methods)}
+    changes = changes.sort_values("method", key=lambda m: m.map(order), kind="stable")
+    moved = moved_table(changes)
+    return [
+        head,
+        window_text(changes, mine, window),
+        group_table(changes).to_markdown(index=False, disable_numparse=True),
+        "Not flat:" if len(moved) else "Every group of every run was flat.",
+        *([moved.to_markdown(index=False, disable_numparse=True)] if len(moved) else []),
+    ]
