@@ -250,8 +250,8 @@ def test_the_plateau_file_shows_each_run_that_moved_and_where_the_window_lies(pa
     table = pc.accuracy_family(tables, curves, {"counts_step"}, RECIPES)
     assert table.iloc[0].plateaued == "77/78"
     windows = pc.windows_of(resolved(params))
-    assert windows["counts_step"] == pc.plateau.Window(28, 100, None)  # ce and mfw: no DRW
-    assert windows["counts_ldam_step"].drw_epoch == 22  # ldam_drw re-weights from epoch 22
+    assert windows["counts_step"] == pc.plateau.Window(28, 100, 22)  # recipe counts
+    windows["counts_step"] = pc.plateau.Window(28, 100, None)  # a recipe without DRW
     text = pc.plateau_markdown(table, curves, windows)
     section = text.split("## counts_step: mfw vs ce (fashion_mnist_5k-step-r100)")[1]
     section = section.split("## ")[0]
@@ -276,7 +276,7 @@ def test_the_plateau_file_shows_each_run_that_moved_and_where_the_window_lies(pa
     drw = pc.plateau.Window(28, 100, 22)
     changes = pc.post_hoc.plateau_changes(curves["counts_step"], 28, 100)
     text = pc.plateau.window_text(changes, curves["counts_step"], drw)
-    assert "(DRW re-weights from epoch 22, before the window)" in text
+    assert "(the recipe's DRW start, epoch 22, lies before the window)" in text
 
 
 @pytest.mark.parametrize(

@@ -279,17 +279,14 @@ def plateau_markdown(
 
 
 def windows_of(params: Params) -> dict[str, plateau.Window]:
-    """Each study's plateau window: its recipe's last decay and diagnostic images a class, and
-    its DRW start when one of its methods re-weights by DRW."""
+    """Each study's plateau window from its recipe: the last decay, the diagnostic images a
+    class and where deferred re-weighting starts (None when the recipe sets no DRW epoch)."""
     out = {}
     for study in STUDIES:
         recipe = params.study_recipe(study)
-        methods = params.study(study).methods
-        drw = any(params.methods[m].weighting.name == "drw" for m in methods)
+        last_decay = max(e for e, _ in recipe.lr_decays)
         out[study] = plateau.Window(
-            max(e for e, _ in recipe.lr_decays),
-            recipe.diagnostic_per_class,
-            recipe.drw_epoch if drw else None,
+            last_decay, recipe.diagnostic_per_class, recipe.drw_epoch or None
         )
     return out
 
@@ -538,8 +535,7 @@ def read_tables(studies: tuple[str, ...]) -> tuple[dict, dict, list[str]]:
 def write_paper_counts(params: Params) -> list[str]:
     """``procrustean paper-counts``: judge the design's finished studies, the rest pending; write
     the verdicts (md, csv), their sensitivity, their runs' plateau check and the README's grid
-    under results/paper_counts/
-    with a provenance record."""
+    under results/paper_counts/ with a provenance record."""
     started = now()
     for study in STUDIES:
         params.study(study)

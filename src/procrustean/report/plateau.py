@@ -23,8 +23,8 @@ TITLE = (
 
 @dataclass(frozen=True)
 class Window:
-    """Where a study's plateau is read: after ``last_decay``; ``drw_epoch`` when a compared
-    method re-weights from then (None otherwise); ``per_class`` diagnostic images a class."""
+    """Where a study's plateau is read: after ``last_decay``; ``drw_epoch``, where the recipe's
+    deferred re-weighting starts (None without one); ``per_class`` diagnostic images a class."""
 
     last_decay: int
     per_class: int
@@ -41,8 +41,8 @@ def window_text(changes: pd.DataFrame, curves: pd.DataFrame, window: Window) -> 
     epochs = curves.epoch[curves.epoch > window.last_decay]
     text = f"Epochs {epochs.min()}-{epochs.max()}, after the last decay at {window.last_decay}"
     if window.drw_epoch is not None:
-        where = "before" if window.drw_epoch <= window.last_decay else "after the decay, at"
-        text += f" (DRW re-weights from epoch {window.drw_epoch}, {where} the window)"
+        where = "before" if window.drw_epoch <= window.last_decay else "inside"
+        text += f" (the recipe's DRW start, epoch {window.drw_epoch}, lies {where} the window)"
     runs = changes.groupby(["method", "setting", "seed"], sort=False).flat.all()
     per_method = runs.groupby(level="method", sort=False)
     shares = ", ".join(f"{m} {int(f.sum())}/{len(f)}" for m, f in per_method)
