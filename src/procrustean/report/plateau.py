@@ -86,9 +86,28 @@ def moved_table(changes: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def heldout_text(curves: pd.DataFrame, base: str, method: str, last_decay: int) -> str:
+    """``method - base`` held-out accuracy (points, classes weighted equally, mean over the
+    pairs of the same setting and seed) at each epoch of the window: whether the comparison
+    still moved where the groups did."""
+    after = curves[curves.epoch > last_decay]
+    per_run = after.groupby(["setting", "seed", "epoch", "method"]).heldout_acc.mean()
+    wide = per_run.unstack("method")
+    diff = 100 * (wide[method] - wide[base]).dropna()
+    by_epoch = diff.groupby(level="epoch").mean()
+    pairs = diff.groupby(level="epoch").size().min()
+    shown = ", ".join(f"{int(e)} {v:+.2f}" for e, v in by_epoch.items())
+    return (
+        f"Held-out accuracy, {method} - {base}, by epoch of the window (mean over {pairs} pairs; "
+        f"the training partition's held-out images, not the test set; not a registered test): "
+        f"{shown}."
+    )
+
+
 def section(head: str, curves: pd.DataFrame, methods: list[str], window: Window) -> list[str]:
-    """One test's runs (``methods`` in ``curves``): the window, the share that plateaued, the
-    per-group summary and every group that moved."""
+    """One test's runs (``methods``: base, then method, in ``curves``): the window, the share
+    that plateaued, the per-group summary, every group that moved, and the held-out comparison
+    by epoch of the window."""
     mine = curves[curves.method.isin(methods)]
     changes = post_hoc.plateau_changes(mine, window.last_decay, window.per_class)
     order = {m: k for k, m in enumerate(methods)}
@@ -100,4 +119,5 @@ def section(head: str, curves: pd.DataFrame, methods: list[str], window: Window)
         group_table(changes).to_markdown(index=False, disable_numparse=True),
         "Not flat:" if len(moved) else "Every group of every run was flat.",
         *([moved.to_markdown(index=False, disable_numparse=True)] if len(moved) else []),
+        heldout_text(mine, methods[0], methods[1], window.last_decay),
     ]
