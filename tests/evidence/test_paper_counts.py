@@ -29,6 +29,7 @@ def step_runs(gain_on: dict[int, float], subsets=(500, 501, 502), seeds=range(13
                     "subset": subset,
                     "seed": seed,
                     "method": method,
+                    "bottom_classes": "5 6 7 8 9",
                 }
                 for c in range(10):
                     noise = 0.2 * ((i * 7 + c) % 5 - 2) if c in gain_on else 0.0
@@ -227,13 +228,24 @@ def test_the_sensitivity_table_names_each_group_and_each_left_out_class():
     assert effect == [0.0, pytest.approx(2.0, abs=0.05)]  # majors untouched; +10 on 1 of 5 minors
     left = {
         int(line.split("|")[1]): line
-        for line in section.splitlines()
+        for line in section.split("left_out")[1].splitlines()
         if line.split("|")[1:2] and line.split("|")[1].strip().isdigit()
     }
     assert sorted(left) == list(range(10))
     assert left[6].rstrip(" |").endswith("yes")  # without class 6 nothing is left: it decides
     assert "+0.00" in left[6] and "reproduced" not in left[6].replace("not reproduced", "")
     assert all(left[c].rstrip(" |").endswith("no") for c in left if c != 6)
+    per_subset = section.split("Per subset (mean of its pairs):")[1].split("left_out")[0]
+    subsets = [
+        [cell.strip() for cell in line.split("|")[1:-1]]
+        for line in per_subset.splitlines()
+        if line.startswith("| 50")
+    ]
+    assert [row[:3] for row in subsets] == [[str(k), "5 6 7 8 9", "13"] for k in (500, 501, 502)]
+    for row in subsets:  # top-1, major, minor: all of it in class 6, a fifth of the minors
+        assert float(row[4]) == 0.0
+        assert float(row[3]) == pytest.approx(1.0, abs=0.05)
+        assert float(row[5]) == pytest.approx(2.0, abs=0.2)
     assert "## counts_exp: MFW improves top-1 (mfw vs ce)\n\npending: counts_exp" in text
 
 

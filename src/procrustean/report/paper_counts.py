@@ -218,11 +218,31 @@ def group_rows(runs: pd.DataFrame, test: Test) -> list[dict]:
     return out
 
 
+def subset_rows(runs: pd.DataFrame, test: Test) -> pd.DataFrame:
+    """A top-1 test's mean paired effect in each subset: on top-1 and on each class group, with
+    the subset's bottom classes (its minors, or its few group) and its pairs."""
+    family = family_of(runs)
+    mine = runs[runs.family == family]
+    columns = ["top1", *(f"group_{g}" for g in GROUP_ORDER if f"group_{g}" in mine)]
+    columns = [c for c in columns if not mine[c].isna().all()]
+    rows = []
+    for subset, own in mine.groupby("subset"):
+        effects = {c: stats.paired(own, test.method, test.base, c)["diff"] for c in columns}
+        bottom = own.loc[own.method == test.base, "bottom_classes"].iloc[0]
+        row = {"subset": subset, "bottom classes": str(bottom), "pairs": len(effects["top1"])}
+        for column, diff in effects.items():
+            row["top-1" if column == "top1" else column[6:]] = f"{diff.mean():+.2f}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def sensitivity_markdown(accuracy: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> str:
-    """Per judged top-1 test of family A: its effect on each class group, then the test with
-    each class left out (interval, Holm's p in the family, verdict, whether it decides)."""
+    """Per judged top-1 test of family A: its effect on each class group, its mean in each
+    subset, then the test with each class left out (interval, Holm's p in the family, verdict,
+    whether it decides)."""
     parts = [
-        "# Sensitivity of the paper-count top-1 verdicts: per class group, and with each class "
+        "# Sensitivity of the paper-count top-1 verdicts: per class group, per subset, and with "
+        "each class "
         "left out (top-1 on the balanced test set is the mean of the per-class accuracies, so "
         "leaving a class out is the mean of the other nine); mean [95% t-interval] over pairs, "
         "Holm's p with the new p in family A, wins/n"
@@ -250,6 +270,8 @@ def sensitivity_markdown(accuracy: pd.DataFrame, tables: dict[str, pd.DataFrame]
             head,
             f"{row.setting}; {all_classes}",
             groups[["group", "interval", "wins", "p"]].to_markdown(index=False, floatfmt=".3g"),
+            "Per subset (mean of its pairs):",
+            subset_rows(runs, test).to_markdown(index=False, disable_numparse=True),
             left[["left_out", "interval", "holm_p", "wins", "verdict", "decides"]].to_markdown(
                 index=False, floatfmt=".3g"
             ),
