@@ -36,10 +36,14 @@ def test_job_hours_per_kind_and_busy_time_counts_overlaps_once(tmp_path):
     assert lines[3] == "  busy wall time 21 min, 2026-12-01 10:00 to 2026-12-01 12:01 UTC"
 
 
-def _ran_on(tmp_path: Path, kind: str, name: str, device: str, platform: str) -> Verdict:
+def _ran_on(
+    tmp_path: Path, kind: str, name: str, device: str | None, platform: str, mode="portable"
+) -> Verdict:
     verdict = _stage(tmp_path, kind, name, None)
     record = {"start": "2026-12-01T10:00:00+00:00", "end": "2026-12-01T10:01:00+00:00"}
-    record |= {"device": device, "software": {"cpu_mode": "portable", "platform": platform}}
+    if device is not None:
+        record["device"] = device
+    record["software"] = {"cpu_mode": mode, "platform": platform} if platform else None
     Path(verdict.stage.record).write_text(json.dumps(record))
     return verdict
 
@@ -67,6 +71,20 @@ def test_where_the_runs_were_made_per_device_mode_and_platform(tmp_path):
         "1 on cpu, portable mode, Linux-x-fc-v2; "
         "1 on cuda:NVIDIA H100 80GB HBM3, Linux-x-gpu: CPU and GPU runs pooled"
     )
+
+
+def test_cpu_runs_in_two_modes_are_flagged_and_incomplete_records_do_not_break_it(tmp_path):
+    verdicts = [
+        _ran_on(tmp_path, "train", "a", "cpu:1 threads", "Linux-x-fc-v1"),
+        _ran_on(tmp_path, "train", "b", "cpu:1 threads", "Linux-x-fc-v1", mode="native"),
+        _ran_on(tmp_path, "train", "c", None, "Linux-x-fc-v1"),  # an old record: no device
+        _ran_on(tmp_path, "evaluate", "d", "cpu:1 threads", ""),  # software: null
+    ]
+    assert StudyStatus("s", verdicts).where_lines() == [
+        "  where train ran: 1 on cpu, native mode, Linux-x-fc-v1; "
+        "1 on cpu, portable mode, Linux-x-fc-v1: CPU modes pooled",
+        "  where evaluate ran: 1 on cpu, unrecorded mode, unrecorded platform",
+    ]
 
 
 def test_a_study_without_records_says_so(tmp_path):

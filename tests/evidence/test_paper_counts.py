@@ -215,6 +215,8 @@ def test_the_curve_has_one_point_per_minor_count(params):
 def test_the_sensitivity_table_names_each_group_and_each_left_out_class():
     runs = step_runs({6: 10.0})  # +1 top-1, all of it from class 6 (a minor class)
     runs["group_major"] = runs[[f"class_{c}" for c in range(5)]].mean(axis=1)
+    runs["group_few"] = float("nan")  # a group the setting does not have: no column
+    runs["bottom_classes"] = runs.subset.map({500: "5 6 7 8 9", 501: "5 6 7 8", 502: "6 9"})
     tables = {"counts_step": runs}
     table = pc.accuracy_family(tables, {"counts_step": flat_curves(runs)}, {"counts_step"}, RECIPES)
     text = pc.sensitivity_markdown(table, tables)
@@ -241,7 +243,12 @@ def test_the_sensitivity_table_names_each_group_and_each_left_out_class():
         for line in per_subset.splitlines()
         if line.startswith("| 50")
     ]
-    assert [row[:3] for row in subsets] == [[str(k), "5 6 7 8 9", "13"] for k in (500, 501, 502)]
+    assert [row[:3] for row in subsets] == [
+        ["500", "5 6 7 8 9", "13"],
+        ["501", "5 6 7 8", "13"],
+        ["502", "6 9", "13"],
+    ]
+    assert "| few" not in per_subset and all(len(row) == 6 for row in subsets)
     for row in subsets:  # top-1, major, minor: all of it in class 6, a fifth of the minors
         assert float(row[4]) == 0.0
         assert float(row[3]) == pytest.approx(1.0, abs=0.05)
@@ -249,50 +256,62 @@ def test_the_sensitivity_table_names_each_group_and_each_left_out_class():
     assert "## counts_exp: MFW improves top-1 (mfw vs ce)\n\npending: counts_exp" in text
 
 
-def test_the_plateau_file_shows_each_run_that_moved_and_where_the_window_lies(params):
-    runs = step_runs({})
-    curves = flat_curves(runs)
-    moved = (
-        (curves.setting == "fashion_mnist_5k_s501-step-r100")
-        & (curves.method == "mfw")
-        & (curves.seed == 7)
+def _moved(curves: pd.DataFrame, subset: int, method: str, seed: int) -> pd.Series:
+    """The rows of one run's minor group at the window's last epoch."""
+    return (
+        (curves.setting == f"fashion_mnist_5k_s{subset}-step-r100")
+        & (curves.method == method)
+        & (curves.seed == seed)
         & (curves.group == "minor")
         & (curves.epoch == 32)
     )
-    curves.loc[moved, "train_acc"] = 0.95  # the minors rise 0.05 over epochs 29-32
+
+
+def test_the_plateau_file_shows_each_run_that_moved_and_where_the_window_lies(params):
+    runs = step_runs({})
+    curves = flat_curves(runs)
+    curves.loc[_moved(curves, 501, "mfw", 7), "train_acc"] = 0.95  # minors +0.05 in 29-32
+    curves.loc[_moved(curves, 500, "mfw", 3), "train_acc"] = 0.84  # and -0.06 here
+    gone = (curves.setting == "fashion_mnist_5k_s502-step-r100") & (curves.seed == 12)
+    curves = curves[~(gone & (curves.epoch == 30) & (curves.method == "ce"))]  # a hole
     tables, curves = {"counts_step": runs}, {"counts_step": curves}
     table = pc.accuracy_family(tables, curves, {"counts_step"}, RECIPES)
-    assert table.iloc[0].plateaued == "77/78"
+    assert table.iloc[0].plateaued == "76/78"
     windows = pc.windows_of(resolved(params))
     assert windows["counts_step"] == pc.plateau.Window(28, 100, 22)  # recipe counts
     windows["counts_step"] = pc.plateau.Window(28, 100, None)  # a recipe without DRW
     text = pc.plateau_markdown(table, curves, windows)
     section = text.split("## counts_step: mfw vs ce (fashion_mnist_5k-step-r100)")[1]
     section = section.split("## ")[0]
-    assert (
-        "Epochs 29-32, after the last decay at 28. 77 of 78 runs plateaued: ce 39/39, mfw 38/39"
-        in section
+    shares = (
+        "Epochs 29-32, after the last decay at 28. 76 of 78 runs plateaued: ce 39/39, mfw 37/39"
     )
+    assert shares in section  # the base first, then the method
     rows = [line.split("|")[1:-1] for line in section.splitlines() if line.startswith("| ")]
     rows = [[cell.strip() for cell in row] for row in rows]
-    assert ["minor", "250", "0.030", "77/78", "0.000", "+0.050"] in rows
+    assert ["minor", "250", "0.030", "76/78", "0.000", "-0.060"] in rows  # largest, signed
     assert ["major", "500", "0.030", "78/78", "0.000", "+0.000"] in rows
-    assert [
-        "fashion_mnist_5k_s501-step-r100",
-        "mfw",
-        "7",
-        "minor",
-        "+0.050",
-        "250",
-        "0.030",
-    ] in rows
-    assert "mfw - ce, by epoch of the window (mean over 39 pairs;" in section
+    moved = [row for row in rows if row[0].startswith("fashion_mnist")]
+    assert moved == [  # every group that moved, by setting
+        ["fashion_mnist_5k_s500-step-r100", "mfw", "3", "minor", "-0.060", "250", "0.030"],
+        ["fashion_mnist_5k_s501-step-r100", "mfw", "7", "minor", "+0.050", "250", "0.030"],
+    ]
+    # the pair with a hole in its held-out curve is left out of the held-out line
+    assert "(points, classes weighted equally, mean over the 38 pairs with every epoch;" in section
     assert "registered test): 29 +1.00, 30 +2.00, 31 +3.00, 32 +4.00." in section
     assert "## counts_ldam_step: mfw_ldam_drw vs ldam_drw\n\npending: counts_ldam_step" in text
-    drw = pc.plateau.Window(28, 100, 22)
-    changes = pc.post_hoc.plateau_changes(curves["counts_step"], 28, 100)
-    text = pc.plateau.window_text(changes, curves["counts_step"], drw)
-    assert "(the recipe's DRW start, epoch 22, lies before the window)" in text
+
+
+def test_the_plateau_window_text_places_the_drw_start_and_keeps_the_given_order():
+    runs = step_runs({}, seeds=range(2))
+    curves = flat_curves(runs)
+    for drw, where in ((22, "before"), (28, "before"), (30, "inside"), (36, "after")):
+        window = pc.plateau.Window(28, 100, drw)
+        text = pc.plateau.section("## s", curves, ["mfw", "ce"], window)
+        assert f"starts at epoch {drw}, {where} the window)" in text[1]
+        assert text[1].endswith("12 of 12 runs plateaued: mfw 6/6, ce 6/6.")  # as given
+        assert text[3] == "Every group of every run was flat."
+        assert "ce - mfw, by epoch of the window" in text[4]  # base first: the last is the method
 
 
 @pytest.mark.parametrize(

@@ -173,8 +173,8 @@ class StudyStatus:
 
     def where_lines(self) -> list[str]:
         """Where the study's runs were made: per kind of stage that runs the model, how many
-        records name each device, CPU mode and platform, and whether CPU and GPU runs are
-        pooled (their bytes differ, so a verdict over both must say so)."""
+        records name each device, CPU mode and platform, and whether runs whose bytes differ
+        by where they ran are pooled (``_pooled``: a verdict over both must say so)."""
         out = []
         for kind in DEVICE_KINDS:
             places = Counter(
@@ -185,9 +185,7 @@ class StudyStatus:
             if not places:
                 continue
             text = "; ".join(f"{k} on {place}" for place, k in sorted(places.items()))
-            kinds = {place.split(",")[0].split(":")[0] for place in places}
-            pooled = ": CPU and GPU runs pooled" if len(kinds) > 1 else ""
-            out.append(f"  where {kind} ran: {text}{pooled}")
+            out.append(f"  where {kind} ran: {text}{_pooled(set(places))}")
         return out
 
 
@@ -243,6 +241,16 @@ def _interval(record_path: str) -> tuple[dt.datetime, dt.datetime] | None:
     return dt.datetime.fromisoformat(record["start"]), dt.datetime.fromisoformat(record["end"])
 
 
+def _pooled(places: set[str]) -> str:
+    """What a study's runs pool whose bytes differ by where they ran: CPU and GPU runs, or
+    CPU runs in different modes ('' when neither)."""
+    devices = {place.split(",")[0].split(":")[0] for place in places}
+    if len(devices) > 1:
+        return ": CPU and GPU runs pooled"
+    modes = {place.split(", ")[1] for place in places if place.startswith("cpu")}
+    return ": CPU modes pooled" if len(modes) > 1 else ""
+
+
 def _place(record_path: str) -> str | None:
     """Where a stage ran, from its record: the device without its thread count or visible-device
     list, the CPU mode on a CPU, and the platform (None when the record names no device)."""
@@ -250,7 +258,7 @@ def _place(record_path: str) -> str | None:
     if record is None or "device" not in record:
         return None
     device = record["device"].split(" (CUDA_VISIBLE_DEVICES=")[0]
-    software = record.get("software", {})
+    software = record.get("software") or {}
     if device.startswith("cpu"):
         device = f"cpu, {software.get('cpu_mode', 'unrecorded')} mode"
     return f"{device}, {software.get('platform', 'unrecorded platform')}"

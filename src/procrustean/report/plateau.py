@@ -41,8 +41,17 @@ def window_text(changes: pd.DataFrame, curves: pd.DataFrame, window: Window) -> 
     epochs = curves.epoch[curves.epoch > window.last_decay]
     text = f"Epochs {epochs.min()}-{epochs.max()}, after the last decay at {window.last_decay}"
     if window.drw_epoch is not None:
-        where = "before" if window.drw_epoch <= window.last_decay else "inside"
-        text += f" (the recipe's DRW start, epoch {window.drw_epoch}, lies {where} the window)"
+        where = (
+            "before"
+            if window.drw_epoch <= window.last_decay
+            else "inside"
+            if window.drw_epoch <= epochs.max()
+            else "after"
+        )
+        text += (
+            f" (deferred re-weighting, for the methods that use it, starts at epoch "
+            f"{window.drw_epoch}, {where} the window)"
+        )
     runs = changes.groupby(["method", "setting", "seed"], sort=False).flat.all()
     per_method = runs.groupby(level="method", sort=False)
     shares = ", ".join(f"{m} {int(f.sum())}/{len(f)}" for m, f in per_method)
@@ -88,19 +97,22 @@ def moved_table(changes: pd.DataFrame) -> pd.DataFrame:
 
 def heldout_text(curves: pd.DataFrame, base: str, method: str, last_decay: int) -> str:
     """``method - base`` held-out accuracy (points, classes weighted equally, mean over the
-    pairs of the same setting and seed) at each epoch of the window: whether the comparison
-    still moved where the groups did."""
+    pairs of the same setting and seed that have every epoch of the window) at each epoch of
+    the window: whether the comparison still moved where the groups did."""
     after = curves[curves.epoch > last_decay]
     per_run = after.groupby(["setting", "seed", "epoch", "method"]).heldout_acc.mean()
-    wide = per_run.unstack("method")
-    diff = 100 * (wide[method] - wide[base]).dropna()
-    by_epoch = diff.groupby(level="epoch").mean()
-    pairs = diff.groupby(level="epoch").size().min()
-    shown = ", ".join(f"{int(e)} {v:+.2f}" for e, v in by_epoch.items())
+    wide = per_run.unstack("method").reindex(columns=[base, method])
+    diff = 100 * (wide[method] - wide[base])
+    epochs = sorted(after.epoch.unique())
+    by_pair = diff.unstack("epoch").reindex(columns=epochs).dropna()
+    label = f"Held-out accuracy, {method} - {base}, by epoch of the window"
+    if by_pair.empty:
+        return f"{label}: no pair has every epoch of the window."
+    shown = ", ".join(f"{int(e)} {v:+.2f}" for e, v in by_pair.mean().items())
     return (
-        f"Held-out accuracy, {method} - {base}, by epoch of the window (mean over {pairs} pairs; "
-        f"the training partition's held-out images, not the test set; not a registered test): "
-        f"{shown}."
+        f"{label} (points, classes weighted equally, mean over the {len(by_pair)} pairs with "
+        f"every epoch; the training partition's held-out images, not the test set; not a "
+        f"registered test): {shown}."
     )
 
 
