@@ -236,21 +236,22 @@ def subset_rows(runs: pd.DataFrame, test: Test) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def top1_tests(accuracy: pd.DataFrame) -> list[tuple[int, Test, pd.Series]]:
+    """Family A's top-1 tests: each one's place in ``ACCURACY``, the test and its row."""
+    return [(i, ACCURACY[i], row) for i, row in accuracy.iterrows() if ACCURACY[i].column == "top1"]
+
+
 def sensitivity_markdown(accuracy: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> str:
     """Per judged top-1 test of family A: its effect on each class group, its mean in each
     subset, then the test with each class left out (interval, Holm's p in the family, verdict,
     whether it decides)."""
     parts = [
         "# Sensitivity of the paper-count top-1 verdicts: per class group, per subset, and with "
-        "each class "
-        "left out (top-1 on the balanced test set is the mean of the per-class accuracies, so "
+        "each class left out (top-1 on the balanced test set is the mean of the per-class accuracies, so "
         "leaving a class out is the mean of the other nine); mean [95% t-interval] over pairs, "
         "Holm's p with the new p in family A, wins/n"
     ]
-    for i, row in accuracy.iterrows():
-        test = ACCURACY[i]
-        if test.column != "top1":
-            continue
+    for i, test, row in top1_tests(accuracy):
         head = f"## {test.study}: {row.claim}"
         if row.n == 0:
             parts += [head, str(row.verdict)]
@@ -285,10 +286,7 @@ def plateau_markdown(
     """Per judged top-1 test of family A: its runs' plateau check run by run (the detail behind
     its "plateaued" column)."""
     parts = [plateau.title()]
-    for i, row in accuracy.iterrows():
-        test = ACCURACY[i]
-        if test.column != "top1":
-            continue
+    for _, test, row in top1_tests(accuracy):
         head = f"## {test.study}: {test.method} vs {test.base}"
         if row.n == 0:
             parts += [head, str(row.verdict)]
