@@ -87,6 +87,28 @@ def test_cpu_runs_in_two_modes_are_flagged_and_incomplete_records_do_not_break_i
     ]
 
 
+def test_runs_resumed_from_a_checkpoint_are_named_and_scaled_to_all_their_epochs(tmp_path):
+    """A resumed run's record times its last segment only: 10 minutes for 8 of 32 epochs
+    stands for 40 minutes; a run timed over all its epochs, or without timing, counts as is."""
+    day = "2026-12-01T"
+    recipe = {"params": {"recipe": {"counts": {"epochs": 32}}}}
+    verdicts = []
+    for name, minutes, timed in (("a", 10, 8), ("b", 20, 32), ("c", 30, None)):
+        verdict = _stage(tmp_path, "train", name, None)
+        record = {"start": f"{day}10:00:00+00:00", "end": f"{day}10:{minutes}:00+00:00", **recipe}
+        if timed is not None:
+            record["timing"] = {"epochs_timed": timed}
+        Path(verdict.stage.record).write_text(json.dumps(record))
+        verdicts.append(verdict)
+    lines = StudyStatus("s", verdicts).compute_lines()
+    assert lines[1] == "  train: 3 jobs, 1.00 job-hours (median 1200 s)"
+    assert lines[2] == (
+        "    1 resumed from a checkpoint: their records time only the last segment (8 of 32 "
+        "epochs); scaled to all epochs, about 1.50 job-hours"
+    )
+    assert StudyStatus("s", verdicts[1:]).resumed_lines("train") == []
+
+
 def test_a_study_without_records_says_so(tmp_path):
     lines = StudyStatus("s", [_stage(tmp_path, "train", "a", None)]).compute_lines()
     assert lines == ["compute s: no provenance record yet"]

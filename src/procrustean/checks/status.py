@@ -163,6 +163,7 @@ class StudyStatus:
                 f"  {kind}: {len(seconds)} job{'' if len(seconds) == 1 else 's'}, {sum(seconds) / 3600:.2f} job-hours "
                 f"(median {statistics.median(seconds):.0f} s)"
             )
+            out += self.resumed_lines(kind)
         intervals = [span for _, span in found]
         out.append(
             f"  busy wall time {_union_seconds(intervals) / 60:.0f} min, "
@@ -170,6 +171,31 @@ class StudyStatus:
             f"to {max(b for _, b in intervals):%Y-%m-%d %H:%M} UTC"
         )
         return out + self.where_lines()
+
+    def resumed_lines(self, kind: str) -> list[str]:
+        """Runs of ``kind`` resumed from a checkpoint: their record times only the last segment
+        (its start, end and epochs timed), so the job-hours above under-count them; says which
+        share of their epochs was timed and the job-hours with each scaled to all its epochs."""
+        segments = []  # (seconds recorded, epochs timed, epochs in all)
+        for v in self.verdicts:
+            if v.stage.kind != kind or (span := _interval(v.stage.record)) is None:
+                continue
+            timed, total = _epochs(v.stage.record)
+            segments.append(((span[1] - span[0]).total_seconds(), timed, total))
+        resumed = [s for s in segments if s[1] and s[2] and s[1] < s[2]]
+        if not resumed:
+            return []
+        scaled = sum(
+            sec * total / timed if (timed and total and timed < total) else sec
+            for sec, timed, total in segments
+        )
+        shares = ", ".join(
+            f"{timed} of {total}" for _, timed, total in sorted(resumed, key=lambda s: s[1:])
+        )
+        return [
+            f"    {len(resumed)} resumed from a checkpoint: their records time only the last segment "
+            f"({shares} epochs); scaled to all epochs, about {scaled / 3600:.2f} job-hours"
+        ]
 
     def where_lines(self) -> list[str]:
         """Where the study's runs were made: per kind of stage that runs the model, how many
@@ -239,6 +265,16 @@ def _interval(record_path: str) -> tuple[dt.datetime, dt.datetime] | None:
     if record is None:
         return None
     return dt.datetime.fromisoformat(record["start"]), dt.datetime.fromisoformat(record["end"])
+
+
+def _epochs(record_path: str) -> tuple[int | None, int | None]:
+    """A training record's epochs timed in its last process and its recipe's epochs (None
+    where the record does not say)."""
+    record = _record(record_path) or {}
+    timed = (record.get("timing") or {}).get("epochs_timed")
+    recipes = list(((record.get("params") or {}).get("recipe") or {}).values())
+    total = recipes[0].get("epochs") if len(recipes) == 1 else None
+    return timed, total
 
 
 def _pooled(places: set[str]) -> str:
