@@ -372,3 +372,8 @@ def test_the_grid_puts_each_study_under_its_image_counts(params):
     assert table.loc["MFW improves the minor group (vs ce)", "500/5"] == "-"
     lines = grid.grid_markdown(loaded, confirmed, counted).splitlines()
     assert all(len(line) < 110 for line in lines[1:])  # the README's rows
+    assert "pending tests count as p = 1" in lines[0] and "wait: the study" in lines[0]
+    finished = counted.assign(verdict="not reproduced (interval includes 0)")
+    legend = grid.grid_markdown(loaded, confirmed, finished).splitlines()[0]
+    assert "pending" not in legend and "wait" not in legend  # the key says only what is true
+    assert "holm: the interval on the claimed side, but not Holm's p; opp:" in legend

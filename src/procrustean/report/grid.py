@@ -43,15 +43,24 @@ ROWS: dict[str, tuple[str, ...]] = {
     "MFW beats manifold mixup": ("MFW improves top-1 (mfw vs manifold_mixup)",),
     "MFW beats remix": ("MFW improves top-1 (mfw vs remix)",),
 }
-LEGEND = (
-    "yes: reproduced (interval on the claimed side, Holm's p < 0.05, the claimed sign in every "
-    "subset); yes\u2020: reproduced, but the interval over the 3 subset means includes the null; "
-    "no: not reproduced; holm: the interval on the claimed side, but not Holm's p (in the 5k and "
-    "2k columns pending tests count as p = 1, so it may still fall); opp: the interval on the "
-    "opposite side; c<k>: the verdict changes when class k is left out; wait: the study has not finished; n/a: the claim's premise does not "
-    "hold there; -: not tested there. Column heads are the training images a class: a/b step "
-    "(majors a, minors b), a>b exp (a down to b)."
-)
+
+
+def legend(table: pd.DataFrame, counts_pending: bool) -> str:
+    """The marks' key, saying only what is true of this grid: the caveat that pending tests
+    count as p = 1 while a paper-count study is pending, and ``wait`` where a cell says it."""
+    holm = "holm: the interval on the claimed side, but not Holm's p"
+    if counts_pending:
+        holm += " (in the 5k and 2k columns pending tests count as p = 1, so it may still fall)"
+    waiting = (table == "wait").to_numpy().any()
+    return (
+        "yes: reproduced (interval on the claimed side, Holm's p < 0.05, the claimed sign in every "
+        "subset); yes\u2020: reproduced, but the interval over the 3 subset means includes the null; "
+        f"no: not reproduced; {holm}; opp: the interval on the opposite side; c<k>: the verdict "
+        "changes when class k is left out; "
+        + ("wait: the study has not finished; " if waiting else "")
+        + "n/a: the claim's premise does not hold there; -: not tested there. Column heads are the "
+        "training images a class: a/b step (majors a, minors b), a>b exp (a down to b)."
+    )
 
 
 def mark(verdict: str, dagger: bool = False) -> str:
@@ -137,7 +146,8 @@ def grid_markdown(params: Params, confirmed: pd.DataFrame, counted: pd.DataFrame
     def line(cells: list[str]) -> str:
         return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
 
-    lines = [f"<!-- {LEGEND} -->", line([first, *table.columns])]
+    pending = counted.verdict.astype(str).str.startswith("pending").any()
+    lines = [f"<!-- {legend(table, pending)} -->", line([first, *table.columns])]
     lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     lines += [line([name, *row]) for name, row in table.iterrows()]
     return "\n".join(lines) + "\n"
