@@ -89,24 +89,28 @@ def test_cpu_runs_in_two_modes_are_flagged_and_incomplete_records_do_not_break_i
 
 def test_runs_resumed_from_a_checkpoint_are_named_and_scaled_to_all_their_epochs(tmp_path):
     """A resumed run's record times its last segment only: 10 minutes for 8 of 32 epochs
-    stands for 40 minutes; a run timed over all its epochs, or without timing, counts as is."""
+    stands for 40; one resumed after its last epoch (0 timed) takes the fully timed runs'
+    median pace; a run timed over all its epochs, or without timing, counts as it is."""
     day = "2026-12-01T"
     recipe = {"params": {"recipe": {"counts": {"epochs": 32}}}}
+    runs = (("a", 10, 8), ("b", 16, 32), ("c", 30, None), ("d", 1, 0), ("e", 10, 8))
     verdicts = []
-    for name, minutes, timed in (("a", 10, 8), ("b", 20, 32), ("c", 30, None)):
+    for name, minutes, timed in runs:
         verdict = _stage(tmp_path, "train", name, None)
-        record = {"start": f"{day}10:00:00+00:00", "end": f"{day}10:{minutes}:00+00:00", **recipe}
+        record = {"start": f"{day}10:00:00+00:00", "end": f"{day}10:{minutes:02d}:00+00:00"}
+        record.update(recipe)
         if timed is not None:
             record["timing"] = {"epochs_timed": timed}
         Path(verdict.stage.record).write_text(json.dumps(record))
         verdicts.append(verdict)
     lines = StudyStatus("s", verdicts).compute_lines()
-    assert lines[1] == "  train: 3 jobs, 1.00 job-hours (median 1200 s)"
+    assert lines[1] == "  train: 5 jobs, 1.12 job-hours (median 600 s)"
+    # a and e: 40 min each; d: 32 epochs at b's 0.5 min an epoch; b, c as recorded: 142 min
     assert lines[2] == (
-        "    1 resumed from a checkpoint: their records time only the last segment (8 of 32 "
-        "epochs); scaled to all epochs, about 1.50 job-hours"
+        "    3 resumed from a checkpoint time only their last segment (epochs timed: 0 of 32, "
+        "8 of 32 (x2)); train job-hours with these scaled to all their epochs: about 2.37"
     )
-    assert StudyStatus("s", verdicts[1:]).resumed_lines("train") == []
+    assert StudyStatus("s", verdicts[1:3]).resumed_lines("train") == []
 
 
 def test_a_study_without_records_says_so(tmp_path):

@@ -377,3 +377,6 @@ def test_the_grid_puts_each_study_under_its_image_counts(params):
     legend = grid.grid_markdown(loaded, confirmed, finished).splitlines()[0]
     assert "pending" not in legend and "wait" not in legend  # the key says only what is true
     assert "holm: the interval on the claimed side, but not Holm's p; opp:" in legend
+    waiting = confirmed.assign(verdict="pending: confirm has not finished")  # the other design
+    legend = grid.grid_markdown(loaded, waiting, finished).splitlines()[0]
+    assert "Holm's p (pending tests count as p = 1, so it may still fall)" in legend

@@ -174,27 +174,35 @@ class StudyStatus:
 
     def resumed_lines(self, kind: str) -> list[str]:
         """Runs of ``kind`` resumed from a checkpoint: their record times only the last segment
-        (its start, end and epochs timed), so the job-hours above under-count them; says which
-        share of their epochs was timed and the job-hours with each scaled to all its epochs."""
+        (its start, end and epochs timed), so the job-hours above under-count them. Names how
+        many epochs each timed and the kind's job-hours with each scaled to all its epochs (by
+        its own segment's pace, or the median pace of the fully timed runs where it timed none)."""
         segments = []  # (seconds recorded, epochs timed, epochs in all)
         for v in self.verdicts:
             if v.stage.kind != kind or (span := _interval(v.stage.record)) is None:
                 continue
             timed, total = _epochs(v.stage.record)
             segments.append(((span[1] - span[0]).total_seconds(), timed, total))
-        resumed = [s for s in segments if s[1] and s[2] and s[1] < s[2]]
+        resumed = [s for s in segments if s[1] is not None and s[2] and s[1] < s[2]]
         if not resumed:
             return []
-        scaled = sum(
-            sec * total / timed if (timed and total and timed < total) else sec
-            for sec, timed, total in segments
-        )
-        shares = ", ".join(
-            f"{timed} of {total}" for _, timed, total in sorted(resumed, key=lambda s: s[1:])
-        )
+        paces = [sec / timed for sec, timed, total in segments if timed and timed == total]
+        pace = statistics.median(paces) if paces else None
+
+        def scaled(sec: float, timed: int | None, total: int | None) -> float:
+            if (sec, timed, total) not in resumed or timed is None or total is None:
+                return sec
+            if timed:
+                return sec * total / timed
+            return total * pace if pace is not None else sec
+
+        hours = sum(scaled(*s) for s in segments) / 3600
+        counts = sorted(Counter((timed, total) for _, timed, total in resumed).items())
+        shares = ", ".join(f"{t} of {n}" + (f" (x{k})" if k > 1 else "") for (t, n), k in counts)
         return [
-            f"    {len(resumed)} resumed from a checkpoint: their records time only the last segment "
-            f"({shares} epochs); scaled to all epochs, about {scaled / 3600:.2f} job-hours"
+            f"    {len(resumed)} resumed from a checkpoint time only their last segment "
+            f"(epochs timed: {shares}); {kind} job-hours with these scaled to all their "
+            f"epochs: about {hours:.2f}"
         ]
 
     def where_lines(self) -> list[str]:

@@ -45,12 +45,15 @@ ROWS: dict[str, tuple[str, ...]] = {
 }
 
 
-def legend(table: pd.DataFrame, counts_pending: bool) -> str:
-    """The marks' key, saying only what is true of this grid: the caveat that pending tests
-    count as p = 1 while a paper-count study is pending, and ``wait`` where a cell says it."""
+def legend(table: pd.DataFrame, pending: set[str]) -> str:
+    """The marks' key, saying only what is true of this grid: while a design has a pending
+    study (``pending``: "confirmation", "paper_counts"), that its tests count as p = 1, and
+    ``wait`` where a cell says it."""
     holm = "holm: the interval on the claimed side, but not Holm's p"
-    if counts_pending:
+    if pending == {"paper_counts"}:
         holm += " (in the 5k and 2k columns pending tests count as p = 1, so it may still fall)"
+    elif pending:
+        holm += " (pending tests count as p = 1, so it may still fall)"
     waiting = (table == "wait").to_numpy().any()
     return (
         "yes: reproduced (interval on the claimed side, Holm's p < 0.05, the claimed sign in every "
@@ -146,7 +149,11 @@ def grid_markdown(params: Params, confirmed: pd.DataFrame, counted: pd.DataFrame
     def line(cells: list[str]) -> str:
         return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
 
-    pending = counted.verdict.astype(str).str.startswith("pending").any()
+    pending = {
+        design
+        for design, verdicts in (("confirmation", confirmed), ("paper_counts", counted))
+        if verdicts.verdict.astype(str).str.startswith("pending").any()
+    }
     lines = [f"<!-- {legend(table, pending)} -->", line([first, *table.columns])]
     lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     lines += [line([name, *row]) for name, row in table.iterrows()]
