@@ -107,8 +107,8 @@ def test_runs_resumed_from_a_checkpoint_are_named_and_scaled_to_all_their_epochs
     assert lines[1] == "  train: 5 jobs, 1.12 job-hours (median 600 s)"
     # a and e: 40 min each; d: 32 epochs at b's 0.5 min an epoch; b, c as recorded: 142 min
     assert lines[2] == (
-        "    3 resumed from a checkpoint time only their last segment (epochs timed: 0 of 32, "
-        "8 of 32 (x2)); train job-hours with these scaled to all their epochs: about 2.37"
+        "    resumed from a checkpoint: 3 (a record times only its last segment; epochs timed: "
+        "0 of 32, 8 of 32 (x2)); train job-hours with these scaled to all their epochs: about 2.37"
     )
     assert StudyStatus("s", verdicts[1:3]).resumed_lines("train") == []
 

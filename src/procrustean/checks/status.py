@@ -200,9 +200,9 @@ class StudyStatus:
         counts = sorted(Counter((timed, total) for _, timed, total in resumed).items())
         shares = ", ".join(f"{t} of {n}" + (f" (x{k})" if k > 1 else "") for (t, n), k in counts)
         return [
-            f"    {len(resumed)} resumed from a checkpoint time only their last segment "
-            f"(epochs timed: {shares}); {kind} job-hours with these scaled to all their "
-            f"epochs: about {hours:.2f}"
+            f"    resumed from a checkpoint: {len(resumed)} (a record times only its last "
+            f"segment; epochs timed: {shares}); {kind} job-hours with these scaled to all "
+            f"their epochs: about {hours:.2f}"
         ]
 
     def where_lines(self) -> list[str]:
