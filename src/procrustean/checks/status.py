@@ -183,14 +183,14 @@ class StudyStatus:
                 continue
             timed, total = _epochs(v.stage.record)
             segments.append(((span[1] - span[0]).total_seconds(), timed, total))
-        resumed = [s for s in segments if s[1] is not None and s[2] and s[1] < s[2]]
+        resumed = [s for s in segments if _resumed(*s[1:])]
         if not resumed:
             return []
         paces = [sec / timed for sec, timed, total in segments if timed and timed == total]
         pace = statistics.median(paces) if paces else None
 
         def scaled(sec: float, timed: int | None, total: int | None) -> float:
-            if (sec, timed, total) not in resumed or timed is None or total is None:
+            if not _resumed(timed, total):
                 return sec
             if timed:
                 return sec * total / timed
@@ -283,6 +283,11 @@ def _epochs(record_path: str) -> tuple[int | None, int | None]:
     recipes = list(((record.get("params") or {}).get("recipe") or {}).values())
     total = recipes[0].get("epochs") if len(recipes) == 1 else None
     return timed, total
+
+
+def _resumed(timed: int | None, total: int | None) -> bool:
+    """Whether a training record timed fewer epochs than its recipe has (it resumed)."""
+    return timed is not None and total is not None and timed < total
 
 
 def _pooled(places: set[str]) -> str:
