@@ -32,6 +32,7 @@ __all__ = ["MAX_SEED", "load_params", "validate_params"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "params.schema.yaml"
+ANALYSIS_SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "analysis.schema.yaml"
 DEFAULT_PARAMS = Path("params.yaml")
 
 

@@ -172,37 +172,6 @@ class Study(Entry):
     seeds: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True)
-class Confirmation(Entry):
-    """The confirmation design the verdicts judge together: its studies, those of them not
-    finished yet, the runs or pairs each tested claim has per setting, and the size of the
-    accuracy family fixed before the runs."""
-
-    studies: tuple[str, ...] = ()
-    pending: tuple[str, ...] = ()
-    pairs: int = 0
-    accuracy_tests: int = 0
-
-    @property
-    def finished(self) -> tuple[str, ...]:
-        """The studies whose reports the verdicts read, in the design's order."""
-        return tuple(s for s in self.studies if s not in self.pending)
-
-
-@dataclass(frozen=True)
-class PaperCounts(Entry):
-    """The paper-count design ``procrustean paper-counts`` judges: its studies and those of them
-    not finished yet."""
-
-    studies: tuple[str, ...] = ()
-    pending: tuple[str, ...] = ()
-
-    @property
-    def finished(self) -> tuple[str, ...]:
-        """The studies whose reports the paper-count tables read, in the design's order."""
-        return tuple(s for s in self.studies if s not in self.pending)
-
-
 SINGULAR = {"datasets": "dataset", "recipes": "recipe", "methods": "method", "studies": "study"}
 NESTED: dict[type, dict[str, type[Part]]] = {
     Recipe: {"resources": Resources},
@@ -212,8 +181,7 @@ NESTED: dict[type, dict[str, type[Part]]] = {
 
 @dataclass(frozen=True)
 class Params:
-    """A whole params file, validated and resolved: the four catalogues by name, the
-    confirmation and paper-count designs (if any), and the file."""
+    """A whole params file, validated and resolved: the four catalogues by name and the file."""
 
     source: str
     datasets: Mapping[str, Dataset]
@@ -221,8 +189,6 @@ class Params:
     methods: Mapping[str, Method]
     studies: Mapping[str, Study]
     resolved: Mapping[str, Any] = field(repr=False, compare=False)
-    confirmation: Confirmation | None = None  # absent: no verdicts stage
-    paper_counts: PaperCounts | None = None  # absent: no paper-counts stage
 
     @classmethod
     def build(cls, resolved: Mapping[str, Any], source: str) -> Params:
@@ -238,16 +204,6 @@ class Params:
             methods=typed(Method, "methods"),
             studies=typed(Study, "studies"),
             resolved=copy.deepcopy(dict(resolved)),
-            confirmation=(
-                Confirmation.build("confirmation", resolved["confirmation"])
-                if "confirmation" in resolved
-                else None
-            ),
-            paper_counts=(
-                PaperCounts.build("paper_counts", resolved["paper_counts"])
-                if "paper_counts" in resolved
-                else None
-            ),
         )
 
     def __repr__(self) -> str:

@@ -49,10 +49,6 @@ def check_cross_field(params: dict, source: str = "params.yaml") -> None:
         _check_method(source, name, cfg)
     for name, study in params["studies"].items():
         _check_study(source, name, study, params)
-    if "confirmation" in params:
-        _check_confirmation(source, params["confirmation"], params["studies"])
-    if "paper_counts" in params:
-        _check_design_names(source, "paper_counts", params["paper_counts"], params["studies"])
 
 
 def _side(cfg: dict) -> int:
@@ -234,33 +230,4 @@ def check_split_request(
             f"{where}: ratio {ratio} with the {profile} profile leaves a class of dataset {dataset} "
             f"(max_per_class {cfg.max_per_class}) with no training image; use a ratio of at most "
             f"{cfg.max_per_class}"
-        )
-
-
-def _check_design_names(source: str, block: str, design: dict, studies: dict) -> None:
-    """A design's studies are studies, and its pending ones are among them."""
-    for key in ("studies", "pending"):
-        for i, name in enumerate(design[key]):
-            if name not in studies:
-                raise _refuse(
-                    source,
-                    f"{block}.{key}[{i}]",
-                    f"'{name}' is not a study; name one under studies: or remove it",
-                )
-    for i, name in enumerate(design["pending"]):
-        if name not in design["studies"]:
-            raise _refuse(
-                source,
-                f"{block}.pending[{i}]",
-                f"'{name}' is not one of {block}.studies; add it there or remove it",
-            )
-
-
-def _check_confirmation(source: str, design: dict, studies: dict) -> None:
-    _check_design_names(source, "confirmation", design, studies)
-    if set(design["pending"]) == set(design["studies"]):
-        raise _refuse(
-            source,
-            "confirmation.pending",
-            "every study of the design is pending, so there is nothing to judge; finish one first",
         )

@@ -12,7 +12,6 @@ METRICS = "results/{study}/metrics/{setting}/{method}/seed{seed}.json"
 RUN_CONFIG_DIR = "results/{study}/config"
 KEY = RUN_CONFIG_DIR + "/{kind}/{name}.json"  # a stage's params and code, for DVC
 REPORT_DIR = "results/{study}"
-VERDICTS_DIR = "results/confirmation"  # the claims judged over the confirmation studies
 PROV = ".prov.json"
 
 TABLES = (

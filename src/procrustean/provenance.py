@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from procrustean import __version__, cpu_mode
+from procrustean.config import ANALYSIS_SCHEMA_PATH as ANALYSIS_SCHEMA_FILE
 from procrustean.config import REPO_ROOT
 from procrustean.config import SCHEMA_PATH as SCHEMA_FILE
 from procrustean.fileio import pending, sha256_file, sha256_json, write_json
@@ -81,9 +82,11 @@ STAGE_ENTRY = {
     "train": "procrustean.train",
     "evaluate": "procrustean.evaluate",
     "report": "procrustean.report.build",
-    "verdicts": "procrustean.report.confirmation",
-    "paper-counts": "procrustean.report.paper_counts",
+    "judge": "procrustean.report.judge",
 }
+# Files beside the modules that shape a stage's outputs: the params schema for every stage (its
+# defaults are code), and the analysis schema for judge (its defaults too).
+EXTRA_CODE = {"judge": (ANALYSIS_SCHEMA_FILE,)}
 
 
 def is_stage_code(module: str) -> bool:
@@ -138,7 +141,7 @@ def stage_code_files(stage: str) -> tuple[Path, ...]:
         if path is not None and is_stage_code(name):
             todo += sorted(_imported_modules(name, path) - seen)
     files = {_module_file(m) for m in seen if is_stage_code(m)} - {None}
-    return tuple(sorted({*files, SCHEMA_FILE}))  # type: ignore[arg-type]
+    return tuple(sorted({*files, SCHEMA_FILE, *EXTRA_CODE.get(stage, ())}))  # type: ignore[arg-type]
 
 
 def stage_code_hashes(stage: str) -> dict[str, str]:

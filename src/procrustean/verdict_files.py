@@ -1,17 +1,29 @@
-"""The files of the confirmation and paper-count verdicts: what they read of each study and what
-Plain paths, kept apart from the statistics so that the workflow and the DVC generator can name
-them without importing the report code."""
+"""The files of an analysis's judging: what it reads of each study and what it writes. Plain
+paths, kept apart from the statistics so that the workflow and the DVC generator can name them
+without importing the report code."""
 
 from __future__ import annotations
 
-from procrustean.paths import CURVES, REPORT_DIR, RUNS, VERDICTS_DIR
+from procrustean.analyses import Analysis
+from procrustean.paths import CURVES, REPORT_DIR, RUNS
 
-FORMATS = ("md", "tex", "csv")
-OUTPUTS = (
-    *(f"{VERDICTS_DIR}/{name}.{ext}" for name in ("verdicts", "early_errors") for ext in FORMATS),
-    f"{VERDICTS_DIR}/post_hoc.md",  # the revised rules beside the verdicts, labelled post hoc
-    f"{VERDICTS_DIR}/headline.md",  # the README's table (last)
-)
+# What each rule set writes under results/<analysis>/, in order (the last is the grid or
+# headline table, which reads the others' numbers).
+OUTPUT_NAMES = {
+    "preregistered": (
+        *(f"{name}.{ext}" for name in ("verdicts", "early_errors") for ext in ("md", "tex", "csv")),
+        "post_hoc.md",  # the revised rules beside the verdicts, labelled post hoc
+        "headline.md",
+    ),
+    "revised": ("verdicts.md", "verdicts.csv", "sensitivity.md", "plateau.md", "grid.md"),
+}
+LONG = "verdicts.csv"  # one row per test: what other analyses' grids read
+JUDGE = "judge-{name}"  # an analysis's judge stage, as DVC, Snakemake and status name it
+
+
+def judge_name(analysis: str) -> str:
+    """The judge stage of analysis ``analysis`` (analyses/<analysis>.yaml)."""
+    return JUDGE.format(name=analysis)
 
 
 def runs_path(study: str) -> str:
@@ -25,21 +37,25 @@ def curves_path(study: str) -> str:
 
 
 def input_tables(studies: tuple[str, ...]) -> list[str]:
-    """What the verdicts read of ``studies`` (the design's finished ones): each study's runs
-    table, then each study's curves."""
+    """What an analysis reads of ``studies`` (its finished ones): each study's runs table, then
+    each study's curves."""
     return [path(s) for path in (runs_path, curves_path) for s in studies]
 
 
-PAPER_COUNTS_DIR = "results/paper_counts"
-PAPER_COUNTS_OUTPUTS = tuple(
-    f"{PAPER_COUNTS_DIR}/{name}"
-    for name in ("verdicts.md", "verdicts.csv", "sensitivity.md", "plateau.md")
-) + (f"{PAPER_COUNTS_DIR}/grid.md",)  # the README's grid (last)
-CURVE_BASE = "confirm"  # the curve's 5-image point, a committed confirmation study
+def outputs(analysis: Analysis) -> list[str]:
+    """The files ``procrustean judge`` writes for the analysis (the first anchors its record)."""
+    names = OUTPUT_NAMES[analysis.rules]
+    if not analysis.post_hoc:
+        names = tuple(n for n in names if n != "post_hoc.md")
+    return [f"{analysis.output_dir}/{name}" for name in names]
 
 
-def paper_counts_inputs(finished: tuple[str, ...], confirmed: bool = True) -> list[str]:
-    """What the paper-count tables read: the finished studies' tables and ``CURVE_BASE``'s (the
-    curve), and, with a confirmation design (``confirmed``), its verdicts (the grid's other
-    settings)."""
-    return [*input_tables((*finished, CURVE_BASE)), *([OUTPUTS[2]] if confirmed else [])]
+def long_path(name: str) -> str:
+    """An analysis's long verdicts (its ``verdicts.csv``)."""
+    return f"results/{name}/{LONG}"
+
+
+def inputs(analysis: Analysis) -> list[str]:
+    """What judging the analysis reads: its finished studies' tables and the long verdicts of
+    the analyses its grid joins."""
+    return [*input_tables(analysis.finished), *(long_path(a) for a in analysis.grid_with)]

@@ -12,8 +12,9 @@ sys.path.insert(0, SRC)
 from procrustean.checks.compare import snapshot_baseline
 from procrustean.config import resolve_params, study_runs
 from procrustean.errors import UserError
-from procrustean.verdict_files import OUTPUTS as VERDICTS
-from procrustean.verdict_files import PAPER_COUNTS_OUTPUTS
+from procrustean.analyses import load_all
+from procrustean.verdict_files import judge_name
+from procrustean.verdict_files import outputs as judge_outputs
 from procrustean.checks.freshness import (
     Freshness,
     setting_tail,
@@ -61,6 +62,8 @@ try:
     # --config/--configfile change only `config`: the jobs read the file named here, which holds
     # exactly the merged parameters (params.yaml itself when there is no override).
     PARAMS_FILE = effective_params_file(config, OVERRIDDEN)
+    # The registered analyses (analyses/*.yaml): one judge rule each, made in report.smk.
+    ANALYSES = load_all(PARAMS)
 except UserError as exc:
     sys.exit(f"procrustean: error: {exc}")
 
@@ -129,12 +132,13 @@ def unless_out_of_date(path, study):
     return ancient(path) if FRESHNESS.made_current(path, study) else path
 
 
-def design_inputs(name):
-    """Input function of the verdicts and paper_counts rules. It gives the report tables the
-    design reads, each marked ancient when its report is current by content, and a marker newer
-    than the outputs when the content check finds the design's stage out of date (its params,
-    code, inputs or outputs changed); nothing where params.yaml declares no such design.
+def design_inputs(analysis):
+    """Input function of an analysis's judge rule. It gives the report tables (and joined
+    verdicts) the analysis reads, each marked ancient when its producer is current by content,
+    and a marker newer than the outputs when the content check finds the judge stage out of
+    date (its file, params, code, inputs or outputs changed).
     """
+    name = judge_name(analysis)
 
     def get(wildcards):
         stage = FRESHNESS.design(name)

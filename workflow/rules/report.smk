@@ -13,25 +13,20 @@ rule report:
         "procrustean report --study {wildcards.study} > {log} 2>&1"
 
 
-rule verdicts:
-    input:
-        design_inputs("verdicts"),
-    output:
-        [*VERDICTS, VERDICTS[0] + PROV],
-    log:
-        "logs/confirmation/verdicts.log",
-    localrule: True
-    shell:
-        "procrustean verdicts > {log} 2>&1"
+# One judge rule per registered analysis (analyses/NAME.yaml): `snakemake judge_NAME`.
+for _analysis in ANALYSES:
 
-
-rule paper_counts:
-    input:
-        design_inputs("paper-counts"),
-    output:
-        [*PAPER_COUNTS_OUTPUTS, PAPER_COUNTS_OUTPUTS[0] + PROV],
-    log:
-        "logs/paper_counts/paper_counts.log",
-    localrule: True
-    shell:
-        "procrustean paper-counts > {log} 2>&1"
+    rule:
+        name:
+            f"judge_{_analysis.name}"
+        input:
+            design_inputs(_analysis.name),
+        output:
+            [*judge_outputs(_analysis), judge_outputs(_analysis)[0] + PROV],
+        log:
+            f"logs/judge/{_analysis.name}.log",
+        localrule: True
+        params:
+            analysis=_analysis.name,
+        shell:
+            "procrustean judge {params.analysis} > {log} 2>&1"

@@ -33,9 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from procrustean.analyses import load, load_all
 from procrustean.checks.code_lineage import Lineage, load_lineage
 from procrustean.config import study_runs, study_settings
-from procrustean.design_params import paper_counts_params, verdicts_params
+from procrustean.design_params import judge_params
 from procrustean.entries import Params
 from procrustean.fileio import sha256_file, sha256_json
 from procrustean.paths import (
@@ -50,13 +51,9 @@ from procrustean.paths import (
 )
 from procrustean.provenance import PROV_SUFFIX, stage_code_hashes
 from procrustean.stage_params import evaluate_params, report_params, split_params, train_params
-from procrustean.verdict_files import (
-    CURVE_BASE,
-    OUTPUTS,
-    PAPER_COUNTS_OUTPUTS,
-    input_tables,
-    paper_counts_inputs,
-)
+from procrustean.verdict_files import JUDGE, judge_name
+from procrustean.verdict_files import inputs as judge_inputs
+from procrustean.verdict_files import outputs as judge_outputs
 
 MARKER_DIR = Path(".snakemake/procrustean/stale")
 CATEGORIES = ("absent", "output", "params", "input", "code")
@@ -90,7 +87,7 @@ def setting_tail(dataset: str, profile: str, ratio: int | str, method: str = "",
 class Stage:
     """One stage instance: what it reads, what it writes, the params it records."""
 
-    kind: str  # split | train | evaluate | report, or verdicts | paper-counts (a design's)
+    kind: str  # split | train | evaluate | report, or judge (an analysis's)
     study: str
     name: str  # as DVC names it (dvc.yaml's matrices)
     inputs: tuple[str, ...]  # files made by other stages (the split's raw data is in its record)
@@ -193,34 +190,32 @@ def study_stages(params: Params, study: str) -> dict[str, Stage]:
 
 
 def design_stages(params: Params) -> dict[str, Stage]:
-    """The stages that judge several studies together, where params.yaml declares their design:
-    the confirmation verdicts and the paper-count tables (DVC tracks their params and code
-    itself, so they have no key file)."""
+    """The stages that judge several studies together: one per registered analysis (DVC
+    tracks their params and code itself, so they have no key file)."""
     stages: dict[str, Stage] = {}
-    if params.confirmation is not None:
-        read = input_tables(params.confirmation.finished)
-        stages["verdicts"] = Stage(
-            "verdicts", "", "verdicts", tuple(read), OUTPUTS, "", verdicts_params(params)
-        )
-    if params.paper_counts is not None:
-        read = paper_counts_inputs(params.paper_counts.finished, params.confirmation is not None)
-        stages["paper-counts"] = Stage(
-            "paper-counts",
+    for analysis in load_all(params):
+        name = judge_name(analysis.name)
+        stages[name] = Stage(
+            "judge",
             "",
-            "paper-counts",
-            tuple(read),
-            PAPER_COUNTS_OUTPUTS,
+            name,
+            tuple(judge_inputs(analysis)),
+            tuple(judge_outputs(analysis)),
             "",
-            paper_counts_params(params),
+            judge_params(params, analysis),
         )
     return stages
 
 
 def design_studies(params: Params, name: str) -> tuple[str, ...]:
-    """The studies whose reports a design's stage reads."""
-    if name == "verdicts":
-        return params.confirmation.finished if params.confirmation else ()
-    return (*params.paper_counts.finished, CURVE_BASE) if params.paper_counts else ()
+    """The studies whose reports a judge stage (``judge-<analysis>``) reads."""
+    return load(name.removeprefix(JUDGE.format(name="")), params).finished
+
+
+def design_joins(params: Params, name: str) -> tuple[str, ...]:
+    """The judge stages whose verdicts a judge stage's grid reads."""
+    analysis = load(name.removeprefix(JUDGE.format(name="")), params)
+    return tuple(judge_name(a) for a in analysis.grid_with)
 
 
 def stage_key(stage: Stage) -> dict[str, Any]:
@@ -268,6 +263,7 @@ class Freshness:
         self._consumers: dict[str, list[str]] = {}
         self._runs: dict[str, bool] = {}
         self._code: dict[str, dict[str, str]] = {}
+        self._designs: dict[str, Stage] | None = None
 
     def stages(self, study: str) -> dict[str, Stage]:
         """The study's stages (computed once; the same mapping on every call)."""
@@ -283,17 +279,19 @@ class Freshness:
         return self._by_study[study]
 
     def design(self, name: str) -> Stage | None:
-        """A design's stage (``verdicts`` or ``paper-counts``; None where params declare no such
-        design), listed with the stages of the studies it reads (and the verdicts, which the
-        paper-count grid reads)."""
+        """An analysis's judge stage (``judge-<analysis>``; None where no such file is
+        registered), listed with the stages of the studies it reads (and the judge stages
+        whose verdicts its grid reads)."""
         if name not in self._stages:
-            listed = design_stages(self.params)
+            if self._designs is None:
+                self._designs = design_stages(self.params)
+            listed = self._designs
             if name not in listed:
                 return None
             for study in design_studies(self.params, name):
                 self.stages(study)
-            if name == "paper-counts" and "verdicts" in listed:
-                self.design("verdicts")
+            for other in design_joins(self.params, name):
+                self.design(other)
             stage = listed[name]
             self._stages[name] = stage
             for out in stage.outputs:

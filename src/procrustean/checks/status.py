@@ -20,10 +20,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from procrustean.analyses import names
 from procrustean.checks.code_lineage import LINEAGE_FILE
 from procrustean.checks.freshness import CATEGORIES, Freshness, Verdict, stage_name
 from procrustean.entries import Params
 from procrustean.fileio import read_json
+from procrustean.verdict_files import judge_name
 
 RUN_FILE = re.compile(  # a run's metrics or history file, or its provenance record
     r"results/(?P<study>[^/]+)/(?:metrics|history)/(?P<run>[^/]+/[^/]+/seed\d+\.json)(?:\.prov\.json)?"
@@ -342,8 +344,7 @@ def study_status(
 
 @dataclass
 class DesignStatus:
-    """A design's stage (the confirmation verdicts, the paper-count tables), judged in the
-    chosen mode."""
+    """An analysis's judge stage, judged in the chosen mode."""
 
     verdict: Verdict
     allow_missing: bool = False
@@ -368,11 +369,11 @@ class DesignStatus:
 
 
 def design_status(params: Params, allow_missing: bool = False) -> list[DesignStatus]:
-    """The designs params.yaml declares (verdicts, paper-counts), each judged in the chosen
-    mode."""
+    """Every registered analysis's judge stage, judged in the chosen mode."""
     fresh = Freshness(params, allow_missing=allow_missing)
     out = []
-    for name in ("verdicts", "paper-counts"):
+    for analysis in names():
+        name = judge_name(analysis)
         if fresh.design(name) is not None:
             out.append(DesignStatus(fresh.verdict(name), allow_missing))
     return out

@@ -4,7 +4,7 @@ DVC's templating cannot iterate over the studies and, inside each, over that stu
 datasets, profiles, ratios, methods and seeds, so dvc.yaml holds one split/train/evaluate group
 per study, each a matrix over its study's lists (``dvc exp run -S studies.X.seeds=[...]`` still
 re-expands it). Every stage's paths come from procrustean.paths, run-config's deps from the
-stage code (procrustean.provenance), the verdicts' inputs and outputs from
+stage code (procrustean.provenance), each analysis's judge stage from its file (analyses/) and
 procrustean.verdict_files, so nothing in the file is written by hand.
 ``procrustean dvc-yaml`` regenerates it; ``--check`` (CI) and ``run-config`` (the first stage of
 every study under DVC) refuse while it is stale.
@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from procrustean import verdict_files
+from procrustean.analyses import Analysis, load_all
 from procrustean.design_params import dvc_params
 from procrustean.entries import Params
 from procrustean.errors import UserError
@@ -33,6 +34,7 @@ from procrustean.paths import (
     report_outputs,
 )
 from procrustean.provenance import stage_code_hashes
+from procrustean.verdict_files import judge_name
 
 DVC_YAML = "dvc.yaml"
 REGENERATE = "procrustean dvc-yaml"
@@ -225,38 +227,17 @@ def render_report() -> str:
     )
 
 
-def render_verdicts(params: Params) -> str:
-    """The verdicts stage: the params entries its record holds (procrustean.design_params), the
-    finished studies' tables and its code; nothing when params.yaml declares no confirmation
-    design."""
-    if params.confirmation is None:
-        return ""
-    code = sorted(stage_code_hashes("verdicts"))
-    outs = [*verdict_files.OUTPUTS, verdict_files.OUTPUTS[0] + PROV]
-    tables = verdict_files.input_tables(params.confirmation.finished)
+def render_judge(params: Params, analysis: Analysis) -> str:
+    """An analysis's judge stage: the params entries its record holds
+    (procrustean.design_params), its file, the tables it reads and its code."""
+    code = sorted(stage_code_hashes("judge"))
+    outs = verdict_files.outputs(analysis)
+    deps = [analysis.path, *verdict_files.inputs(analysis), *code]
     return (
-        f"  verdicts:\n    cmd: {CLI} verdicts\n"
-        f"    params:\n{_deps(dvc_params(params, 'verdicts'), 6)}"
-        f"    deps:\n{_deps([*tables, *code], 6)}"
-        f"    outs:\n{_items(outs, 6)}"
-    )
-
-
-def render_paper_counts(params: Params) -> str:
-    """The paper-counts stage: the params entries its record holds (procrustean.design_params),
-    the tables it reads and its code; nothing when params.yaml declares no paper-count design."""
-    if params.paper_counts is None:
-        return ""
-    code = sorted(stage_code_hashes("paper-counts"))
-    outs = [*verdict_files.PAPER_COUNTS_OUTPUTS, verdict_files.PAPER_COUNTS_OUTPUTS[0] + PROV]
-    tables = verdict_files.paper_counts_inputs(
-        params.paper_counts.finished, params.confirmation is not None
-    )
-    return (
-        f"  paper-counts:\n    cmd: {CLI} paper-counts\n"
-        f"    params:\n{_deps(dvc_params(params, 'paper-counts'), 6)}"
-        f"    deps:\n{_deps([*tables, *code], 6)}"
-        f"    outs:\n{_items(outs, 6)}"
+        f"  {judge_name(analysis.name)}:\n    cmd: {CLI} judge {analysis.name}\n"
+        f"    params:\n{_deps(dvc_params(params, analysis), 6)}"
+        f"    deps:\n{_deps(deps, 6)}"
+        f"    outs:\n{_items([*outs, outs[0] + PROV], 6)}"
     )
 
 
@@ -267,8 +248,7 @@ def render(params: Params) -> str:
         + render_run_config()
         + render_groups(list(params.studies))
         + render_report()
-        + render_verdicts(params)
-        + render_paper_counts(params)
+        + "".join(render_judge(params, a) for a in load_all(params))
     )
 
 

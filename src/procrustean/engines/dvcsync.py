@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from procrustean import verdict_files
+from procrustean.analyses import load_all
 from procrustean.checks.freshness import Freshness, stage_name, study_stages
 from procrustean.entries import Params
 from procrustean.errors import UserError
 from procrustean.paths import PROV, PUBLISHED, run_config_dir
+from procrustean.verdict_files import judge_name
 
 Files = tuple[list[str], list[str]]  # a DVC stage's file dependencies and outputs
 
@@ -36,18 +38,10 @@ def stage_files(params: Params) -> dict[str, Files]:
                     stage.key,
                 ]
             stages[name] = (deps, [*stage.outputs, stage.record])
-    if params.confirmation is not None:
-        outs = [*verdict_files.OUTPUTS, verdict_files.OUTPUTS[0] + PROV]
-        tables = verdict_files.input_tables(params.confirmation.finished)
-        stages["verdicts"] = (tables, outs)
-    if params.paper_counts is not None:
-        outs = [*verdict_files.PAPER_COUNTS_OUTPUTS, verdict_files.PAPER_COUNTS_OUTPUTS[0] + PROV]
-        stages["paper-counts"] = (
-            verdict_files.paper_counts_inputs(
-                params.paper_counts.finished, params.confirmation is not None
-            ),
-            outs,
-        )
+    for analysis in load_all(params):
+        outs = verdict_files.outputs(analysis)
+        deps = [analysis.path, *verdict_files.inputs(analysis)]
+        stages[judge_name(analysis.name)] = (deps, [*outs, outs[0] + PROV])
     return stages
 
 

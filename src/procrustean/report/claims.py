@@ -31,11 +31,13 @@ class Claim:
     greater: bool  # the claim holds when the value is above ``null``
     null: float = 0.0
     control: bool = False
+    holm: str = ""  # Holm's family where an analysis names it
 
     @property
     def family(self) -> str:
-        """Holm's family: the accuracy comparisons, or the mechanism claims."""
-        return "accuracy" if self.column == "top1" else "mechanism"
+        """Holm's family: the analysis's, else the accuracy comparisons or the mechanism
+        claims."""
+        return self.holm or ("accuracy" if self.column == "top1" else "mechanism")
 
 
 SINGLE = (
@@ -229,14 +231,20 @@ def imbalanced_families(runs: pd.DataFrame) -> list[str]:
     return [f for f in dict.fromkeys(runs.family) if control_family(f) is not None]
 
 
-def claims_table(runs: pd.DataFrame, methods: list[str], settings: list[str]):
+def claims_table(
+    runs: pd.DataFrame,
+    methods: list[str],
+    settings: list[str],
+    tested_claims: list[Claim] | None = None,
+):
     """Claim x family: mean [95% t-interval] (n), p-values, Holm's p within the claim's family
-    (mechanism or accuracy, across the study's settings), wins, detectable effect, verdict."""
+    (mechanism or accuracy, across the study's settings), wins, detectable effect, verdict.
+    ``tested_claims``: the claims to test (default: those ``methods`` can test)."""
     if {"overfit_gap", "overfit_gap_top"} <= set(runs.columns):
         runs = runs.assign(overfit_excess=runs.overfit_gap - runs.overfit_gap_top)
     long, tested = [], []
     for family in imbalanced_families(runs):
-        for c in claims(methods):
+        for c in claims(methods) if tested_claims is None else tested_claims:
             found = claim_values(runs, family, c)
             values = found["value"].astype(float)
             ci = stats.t_interval(values)

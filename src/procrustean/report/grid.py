@@ -1,8 +1,7 @@
-"""The README's headline grid: one row per paper claim, one column per setting (headed by its
-image counts), a verdict mark in each cell. It joins the confirmation verdicts (the 5-image
-stand-ins and ratio 10, pre-registered rules) and the paper-count verdicts (revised rules); the
-numbers behind each mark are in results/confirmation/headline.md and
-results/paper_counts/verdicts.md."""
+"""The claim x setting grid: one row per paper claim, one column per setting (headed by its
+image counts), a verdict mark in each cell. It joins an analysis's verdicts with those of the
+analyses it names (``grid_with``), whatever their rule set; the numbers behind each mark are in
+each analysis's verdict files."""
 
 from __future__ import annotations
 
@@ -10,9 +9,9 @@ import re
 
 import pandas as pd
 
+from procrustean.analyses import Analysis
 from procrustean.entries import Params
-from procrustean.report import claims
-from procrustean.report.tables import PAIRS
+from procrustean.report.measures import analysis_claims
 
 # The paper's claim as the grid names it, and the verdict rows (either design) that test it.
 ROWS: dict[str, tuple[str, ...]] = {
@@ -45,14 +44,11 @@ ROWS: dict[str, tuple[str, ...]] = {
 }
 
 
-def legend(table: pd.DataFrame, pending: set[str]) -> str:
-    """The marks' key, saying only what is true of this grid: while a design has a pending
-    study (``pending``: "confirmation", "paper_counts"), that its tests count as p = 1, and
-    ``wait`` where a cell says it."""
+def legend(table: pd.DataFrame, pending: bool) -> str:
+    """The marks' key, saying only what is true of this grid: while an analysis has a pending
+    study (``pending``), that its tests count as p = 1, and ``wait`` where a cell says it."""
     holm = "holm: the interval on the claimed side, but not Holm's p"
-    if pending == {"paper_counts"}:
-        holm += " (in the 5k and 2k columns pending tests count as p = 1, so it may still fall)"
-    elif pending:
+    if pending:
         holm += " (pending tests count as p = 1, so it may still fall)"
     waiting = (table == "wait").to_numpy().any()
     return (
@@ -106,11 +102,14 @@ def study_label(params: Params, study: str) -> str:
     return counts_label(params, spec.datasets[0], spec.profiles[0], spec.ratios[0])
 
 
-def _confirmation_cells(params: Params, confirmed: pd.DataFrame) -> dict[tuple[str, str], str]:
-    every = sorted({m for pair in PAIRS for m in pair})  # as the headline table names them
-    by_name = {c.name: c for c in claims.claims(every)}
+def _setting_cells(
+    params: Params, analysis: Analysis, long: pd.DataFrame
+) -> tuple[list[str], dict[tuple[str, str], str]]:
+    """The columns and marks of one preregistered analysis (``long``: its long verdicts, one
+    row per claim and setting)."""
+    by_name = {c.name: c for c in analysis_claims(analysis)}
     cells = {}
-    for row in confirmed.itertuples():
+    for row in long.itertuples():
         claim = by_name.get(row.claim)
         dagger = (
             claim is not None
@@ -119,19 +118,36 @@ def _confirmation_cells(params: Params, confirmed: pd.DataFrame) -> dict[tuple[s
             and not (row.subset_low > claim.null or row.subset_high < claim.null)
         )
         cells[(row.claim, family_label(params, row.setting))] = mark(row.verdict, dagger)
-    return cells
+    return list(dict.fromkeys(family_label(params, f) for f in long.setting)), cells
 
 
-def grid_table(params: Params, confirmed: pd.DataFrame, counted: pd.DataFrame) -> pd.DataFrame:
-    """Claim x setting marks: the confirmation settings (highest ratio first), then the
-    paper-count ones (``counted``: their long verdicts, with a ``study`` column)."""
-    cells = _confirmation_cells(params, confirmed)
-    columns = list(dict.fromkeys(family_label(params, f) for f in confirmed.setting))
-    for row in counted.itertuples():
+def _study_cells(
+    params: Params, long: pd.DataFrame
+) -> tuple[list[str], dict[tuple[str, str], str]]:
+    """The columns and marks of one revised analysis (a ``study`` column: a setting a study)."""
+    columns, cells = [], {}
+    for row in long.itertuples():
         label = study_label(params, row.study)
         columns += [] if label in columns else [label]
         crossed = str(getattr(row, "subsets_cross", "")) == "True"  # bool, or a CSV's text
         cells[(row.claim, label)] = mark(str(row.verdict), crossed)
+    return columns, cells
+
+
+def grid_table(
+    params: Params, others: dict[str, tuple[Analysis, pd.DataFrame]], counted: pd.DataFrame
+) -> pd.DataFrame:
+    """Claim x setting marks: the settings of ``others`` (name -> (analysis, its long
+    verdicts)) in their order, then this analysis's (``counted``: its long verdicts, with a
+    ``study`` column)."""
+    columns, cells = [], {}
+    for analysis, long in [*others.values(), (None, counted)]:
+        if analysis is not None and analysis.rules == "preregistered":
+            found, marks = _setting_cells(params, analysis, long)
+        else:
+            found, marks = _study_cells(params, long)
+        columns += [c for c in found if c not in columns]
+        cells |= marks
     table = {
         label: {c: next((cells[(n, c)] for n in names if (n, c) in cells), "-") for c in columns}
         for label, names in ROWS.items()
@@ -139,9 +155,11 @@ def grid_table(params: Params, confirmed: pd.DataFrame, counted: pd.DataFrame) -
     return pd.DataFrame.from_dict(table, orient="index", columns=columns)
 
 
-def grid_markdown(params: Params, confirmed: pd.DataFrame, counted: pd.DataFrame) -> str:
+def grid_markdown(
+    params: Params, others: dict[str, tuple[Analysis, pd.DataFrame]], counted: pd.DataFrame
+) -> str:
     """The grid as a GitHub markdown table (columns padded), its legend in a comment above."""
-    table = grid_table(params, confirmed, counted)
+    table = grid_table(params, others, counted)
     first = "the paper's claim"
     widths = [max(len(first), *map(len, table.index))]
     widths += [max(len(c), *map(len, table[c])) for c in table.columns]
@@ -149,11 +167,10 @@ def grid_markdown(params: Params, confirmed: pd.DataFrame, counted: pd.DataFrame
     def line(cells: list[str]) -> str:
         return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
 
-    pending = {
-        design
-        for design, verdicts in (("confirmation", confirmed), ("paper_counts", counted))
-        if verdicts.verdict.astype(str).str.startswith("pending").any()
-    }
+    pending = any(
+        long.verdict.astype(str).str.startswith("pending").any()
+        for long in [*(v for _, v in others.values()), counted]
+    )
     lines = [f"<!-- {legend(table, pending)} -->", line([first, *table.columns])]
     lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     lines += [line([name, *row]) for name, row in table.iterrows()]

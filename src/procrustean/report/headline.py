@@ -9,15 +9,14 @@ import pandas as pd
 
 from procrustean.report import claims
 from procrustean.report.stats import Interval
-from procrustean.report.tables import PAIRS
 
 TITLE = (
-    "The paper's claims over the confirmation studies, per setting: mean [95% t-interval] over "
+    "The paper's claims over the {name} studies, per setting: mean [95% t-interval] over "
     "runs (one-sample claims) or pairs (same subset and seed), Holm's p within its family "
     "across the studies, wins/n, verdict; top-1 rows add the smallest effect detectable at 80% "
     "power; a dagger marks a verdict whose t-interval over the 3 subset means includes the "
     "null; 'pending': a study of the design that has not finished, whose tests Holm's "
-    "correction counts as p = 1 (results/confirmation/verdicts.csv has the rest)"
+    "correction counts as p = 1 (results/{name}/verdicts.csv has the rest)"
 )
 PLATEAU_TITLE = (
     "Runs whose top and bottom groups both plateaued (clean training accuracy moved by less "
@@ -80,10 +79,9 @@ def _subsets_cross(row: pd.Series, claim: claims.Claim) -> bool:
     return not (row.subset_low > claim.null or row.subset_high < claim.null)
 
 
-def headline_table(long: pd.DataFrame) -> pd.DataFrame:
+def headline_table(long: pd.DataFrame, tested: list[claims.Claim]) -> pd.DataFrame:
     """Claim x setting, in the claims' order; a claim no setting tests is left out."""
-    every = sorted({m for pair in PAIRS for m in pair})
-    by_name = {c.name: c for c in claims.claims(every)}
+    by_name = {c.name: c for c in tested}
     settings = setting_order(long.setting.tolist())
     rows = {}
     for name in dict.fromkeys(long.claim):
@@ -107,11 +105,17 @@ def _markdown(table: pd.DataFrame, first: str) -> list[str]:
     ]
 
 
-def headline_markdown(long: pd.DataFrame, plateaued: pd.DataFrame) -> str:
-    """The claims table, then the share of runs that plateaued per method and setting
-    (``plateaued``: method x setting), as GitHub markdown titled by comment lines."""
+def headline_markdown(
+    long: pd.DataFrame, plateaued: pd.DataFrame, tested: list[claims.Claim], name: str
+) -> str:
+    """The claims table of analysis ``name``'s claims (``tested``), then the share of runs that
+    plateaued per method and setting (``plateaued``: method x setting), as GitHub markdown
+    titled by comment lines."""
     order = setting_order(list(plateaued.columns))
     share = plateaued[order].set_axis([setting_label(f) for f in order], axis=1)
-    lines = [f"<!-- {TITLE} -->", *_markdown(headline_table(long), "the paper's claim")]
+    lines = [
+        f"<!-- {TITLE.format(name=name)} -->",
+        *_markdown(headline_table(long, tested), "the paper's claim"),
+    ]
     lines += ["", f"<!-- {PLATEAU_TITLE} -->", *_markdown(share, "runs plateaued")]
     return "\n".join(lines) + "\n"

@@ -110,8 +110,7 @@ def _parser() -> argparse.ArgumentParser:
         "dvc-yaml",
         help="regenerate dvc.yaml from params.yaml's studies and the code",
         description="DVC cannot iterate over studies, so dvc.yaml holds one split, train and "
-        "evaluate group per study; run-config's deps are the stage code and the verdicts' inputs "
-        "the judged studies' tables. This writes the whole file (run it after adding or removing "
+        "evaluate group per study, and one judge stage per analysis file (analyses/*.yaml).  This writes the whole file (run it after adding or removing "
         "a study or a stage's source file); --check only says whether it is current (one line "
         "and exit 2 if not; CI runs it).",
     )
@@ -166,33 +165,23 @@ def _parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_report)
 
     s = sub.add_parser(
-        "verdicts",
-        help="the paper's claims judged over the confirmation studies together",
+        "judge",
+        help="judge registered analyses (analyses/NAME.yaml): verdicts, sensitivity, grid",
         description="Reads results/<study>/tables/runs.csv and curves.csv.gz of each finished "
-        "study of params.yaml's confirmation design (its pending studies count as p = 1 in "
-        "Holm's families); writes "
-        "results/confirmation/verdicts.{md,tex,csv} with a provenance record: Holm's correction "
-        "within each family of claims across the studies, the subset-sign rule, over-fitting "
-        "judged at ratio 10 only, the balanced control only where its ce runs fit.",
+        "study an analysis names (its pending studies' tests read 'pending' and count as p = 1 "
+        "in Holm's families) and judges its tests by its rule set (preregistered or revised); "
+        "writes results/NAME/ with a provenance record. Without NAME, every analysis, each "
+        "after those its grid joins. An analysis is a file: docs/analyses.md.",
     )
+    s.add_argument("names", nargs="*", metavar="NAME", help="analysis (default: all)")
     s.add_argument(
         "--study",
         action="append",
         dest="studies",
-        help="a study whose runs to include (repeatable; default: the finished confirmation "
-        "studies)",
+        help="preregistered rules only: a study whose runs to include (repeatable; default: "
+        "the analysis's finished studies; the others count as pending)",
     )
-    s.set_defaults(func=_verdicts)
-
-    s = sub.add_parser(
-        "paper-counts",
-        help="MFW judged at the paper's image counts (the counts_* studies)",
-        description="Reads results/<study>/tables/runs.csv and curves.csv.gz of the paper-count "
-        "studies whose reports exist; judges those with every run of their grid, the rest "
-        "'pending' (p = 1 in Holm's families), by the plan registered in docs/evidence.md; "
-        "writes results/paper_counts/verdicts.{md,csv} with a provenance record.",
-    )
-    s.set_defaults(func=_paper_counts)
+    s.set_defaults(func=_judge)
 
     s = sub.add_parser(
         "audit",
@@ -221,8 +210,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--study",
         action="append",
-        help="only this study (repeatable; default: all, then the designs' stages: verdicts, "
-        "paper-counts)",
+        help="only this study (repeatable; default: all, then each analysis's judge stage)",
     )
     s.add_argument("--all", action="store_true", help="list every out-of-date stage")
     s.add_argument(
@@ -474,21 +462,21 @@ def _report(args: argparse.Namespace) -> None:
     print(f"report {args.study}: {len(outputs)} files under results/{args.study}/")
 
 
-def _verdicts(args: argparse.Namespace) -> None:
+def _judge(args: argparse.Namespace) -> None:
+    from procrustean.analyses import judge_order, load, names
     from procrustean.config import load_params
-    from procrustean.report.confirmation import write_verdicts
+    from procrustean.report.judge import verdict_counts, write
 
-    studies = tuple(args.studies) if args.studies else None
-    outputs = write_verdicts(load_params(args.params), studies)
-    print(f"verdicts: {len(outputs)} files under {outputs[0].rsplit('/', 1)[0]}/")
-
-
-def _paper_counts(args: argparse.Namespace) -> None:
-    from procrustean.config import load_params
-    from procrustean.report.paper_counts import write_paper_counts
-
-    outputs = write_paper_counts(load_params(args.params))
-    print(f"paper-counts: {len(outputs)} files under {outputs[0].rsplit('/', 1)[0]}/")
+    params = load_params(args.params)
+    wanted = args.names or names()
+    analyses = [load(n, params) for n in judge_order(wanted, params)]
+    if args.studies and (len(analyses) != 1 or analyses[0].rules != "preregistered"):
+        raise UserError("--study goes with one analysis of the preregistered rules")
+    for analysis in analyses:
+        studies = tuple(args.studies) if args.studies else None
+        outputs = write(params, analysis, studies)
+        counts = verdict_counts(analysis)
+        print(f"judge {analysis.name}: {len(outputs)} files under {analysis.output_dir}/; {counts}")
 
 
 def _audit(args: argparse.Namespace) -> int:

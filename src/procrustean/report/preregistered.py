@@ -1,9 +1,8 @@
-"""The confirmation verdicts: the paper's claims judged over the confirmation studies together,
-by the rules written down before any of their results existed (docs/evidence.md, "The
-confirmation studies"): one Holm family per kind of claim across the studies, the subset-sign
-rule (in ``claims``), over-fitting judged only where the minor classes are fit (ratio 10), the
-balanced control only where its ce runs fit, and the share of the claim's runs that plateaued
-beside each.
+"""The preregistered rule set (the confirmation studies' rules, written down before any of their
+results existed; docs/evidence.md): every test of the analysis in every setting of its studies,
+one Holm family per family of the file across the studies, the subset-sign rule (in
+``claims``), over-fitting judged only at the analysis's ``overfit_ratios``, the balanced control
+only where its ce runs fit, and the share of the claim's runs that plateaued beside each.
 """
 
 from __future__ import annotations
@@ -12,42 +11,23 @@ from pathlib import Path
 
 import pandas as pd
 
-from procrustean.design_params import verdicts_params
-from procrustean.entries import Confirmation, Params
+from procrustean.analyses import Analysis
+from procrustean.entries import Params
 from procrustean.errors import UserError
-from procrustean.fileio import atomic_group, atomic_path
-from procrustean.provenance import hash_inputs, now, stable_record, write_provenance
 from procrustean.report import claims, collect, early_errors, headline, post_hoc, stats, tables
+from procrustean.report.measures import analysis_claims
 from procrustean.report.stats import Interval, t_interval
-from procrustean.verdict_files import OUTPUTS, curves_path, input_tables, runs_path
+from procrustean.verdict_files import curves_path, input_tables, runs_path
 
 PENDING_VERDICT = "pending: {study} has not finished; Holm's correction counts it as p = 1"
-TITLE = (
-    "The paper's claims over the confirmation studies: mean [95% t-interval] (pairs), Holm's p "
-    "within its family across the studies, Wilcoxon p (not adjusted), wins, the smallest effect "
-    "detectable at 80% power (two-sided 5%, not adjusted), the claim's runs whose groups "
-    "plateaued, the t-interval over the 3 subset means, verdict (docs/evidence.md: the "
-    "confirmation studies)"
-)
 OVERFIT_COLUMNS = ("overfit_gap", "overfit_gap_top")  # what the over-fitting claims read
-OVERFIT_RATIOS = (10,)  # where ce fits the minor classes (the rule fixed before the runs)
 FIT = 0.95  # the balanced control fits its classes: final clean training accuracy at least this
 PLATEAU = 0.02  # a group has plateaued when its last 5 epochs moved it by less than this
 KEYS = ["family", "method", "subset", "seed"]
-NOT_APPLICABLE_RATIO = "not applicable (over-fitting is judged at ratio 10 only)"
+NOT_APPLICABLE_RATIO = "not applicable (over-fitting is judged at ratio {ratios} only)"
 NOT_APPLICABLE_FIT = "not applicable (the balanced control's ce runs do not fit their classes)"
 OPPOSITE = "not reproduced (interval on the opposite side)"
 OPPOSITE_NOT_HOLM = "not reproduced (interval on the opposite side, not after Holm's correction)"
-
-
-def design(params: Params) -> Confirmation:
-    """The confirmation design params.yaml declares (its ``confirmation`` block)."""
-    if params.confirmation is None:
-        raise UserError(
-            f"{params.source}: no confirmation: block; the verdicts judge the design it names "
-            "(see workflow/schemas/params.schema.yaml)"
-        )
-    return params.confirmation
 
 
 def combined_runs(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -62,7 +42,7 @@ def combined_runs(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         studies = sorted(set(twice[(twice[KEYS] == row[KEYS]).all(axis=1)].study))
         raise UserError(
             f"run {row.family} {row.method} subset {row.subset} seed {row.seed} is in studies "
-            f"{', '.join(studies)}; a confirmation run may belong to one study only"
+            f"{', '.join(studies)}; a run may belong to one study of an analysis only"
         )
     return runs
 
@@ -98,13 +78,16 @@ def balanced_fit(runs: pd.DataFrame, curves: pd.DataFrame, family: str) -> bool:
     return True
 
 
-def applicable(runs: pd.DataFrame, curves: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
-    """``runs`` with the over-fitting measures blanked where they are not judged, and why."""
+def applicable(
+    runs: pd.DataFrame, curves: pd.DataFrame, ratios: tuple[int, ...]
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """``runs`` with the over-fitting measures blanked where they are not judged (outside
+    ``ratios``, or where the balanced control does not fit), and why."""
     runs, why = runs.copy(), {}
     for family in claims.imbalanced_families(runs):
-        if _ratio(family) not in OVERFIT_RATIOS:
+        if _ratio(family) not in ratios:
             runs.loc[runs.family == family, list(OVERFIT_COLUMNS)] = float("nan")
-            why[family] = NOT_APPLICABLE_RATIO
+            why[family] = NOT_APPLICABLE_RATIO.format(ratios=" or ".join(map(str, ratios)))
         elif not balanced_fit(runs, curves, family):
             control = claims.control_family(family)
             gaps = ["overfit_gap", *(c for c in runs if c.startswith("overfit_class_"))]
@@ -159,22 +142,32 @@ def plateau_by_method(runs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def testable(tested: list[claims.Claim], methods: list[str]) -> list[claims.Claim]:
+    """The claims whose methods are among ``methods``."""
+    return [c for c in tested if c.method in methods and (c.base is None or c.base in methods)]
+
+
 def verdicts(
-    runs: pd.DataFrame, curves: pd.DataFrame, pending: pd.DataFrame | None = None
+    runs: pd.DataFrame,
+    curves: pd.DataFrame,
+    tested: list[claims.Claim],
+    ratios: tuple[int, ...],
+    pending: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The claims table over the combined runs, with the confirmation rules applied: a wide
+    """The claims table over the combined runs, with the preregistered rules applied: a wide
     table (claim rows) and a long one (one row per claim and setting), each with the share of
     the claim's runs that plateaued and the interval over subset means beside the verdict.
-    ``pending`` (from ``pending_tests``): tests of unfinished studies, kept in Holm's families."""
-    judged, why = applicable(runs, curves)
+    ``tested``: the analysis's claims; ``ratios``: where over-fitting is judged; ``pending``
+    (from ``pending_tests``): tests of unfinished studies, kept in Holm's families."""
+    judged, why = applicable(runs, curves, ratios)
     methods = list(dict.fromkeys(judged.method))
-    wide, long = claims.claims_table(judged, methods, [])
+    wide, long = claims.claims_table(judged, methods, [], testable(tested, methods))
     if long.empty:
         return wide, long
     if pending is not None and not pending.empty:
         methods += [m for m in pending.attrs["methods"] if m not in methods]
-        wide, long = with_pending(wide, long, pending, claims.claims(methods))
-    by_name = {c.name: c for c in claims.claims(methods)}
+        wide, long = with_pending(wide, long, pending, testable(tested, methods))
+    by_name = {c.name: c for c in testable(tested, methods)}
     for i, row in long.iterrows():
         claim = by_name[row.claim]
         verdict = _verdict(row, claim, why, runs)
@@ -221,7 +214,7 @@ def _verdict(row: pd.Series, claim: claims.Claim, why: dict[str, str], runs: pd.
 
 
 def pending_tests(
-    params: Params, pending: tuple[str, ...], others: tuple[str, ...]
+    params: Params, tested: list[claims.Claim], pending: tuple[str, ...], others: tuple[str, ...]
 ) -> pd.DataFrame:
     """The claims the unfinished studies would test, per setting: those whose methods include
     one of the study's, compared with any study's runs in that setting (the controls pair with
@@ -239,7 +232,7 @@ def pending_tests(
         )
         there = {m for s in (study, *others) for m in params.study(s).methods}
         for setting in settings:
-            for c in claims.claims(sorted(there)):
+            for c in testable(tested, sorted(there)):
                 if set(compared(c)) & set(spec.methods):
                     rows.append(_pending_row(setting, c, study))
         methods += [m for m in spec.methods if m not in methods]
@@ -300,25 +293,25 @@ def subset_interval(runs: pd.DataFrame, family: str, claim: claims.Claim) -> Int
     return t_interval(found.groupby("subset")["value"].mean())
 
 
-def check_complete(long: pd.DataFrame, design: Confirmation, studies: tuple[str, ...]) -> None:
-    """Refuse to judge an unfinished design: every tested claim has the design's runs or pairs,
-    and when ``studies`` (judged or pending) are the whole design, the accuracy family holds
-    the pre-registered tests."""
-    short = long[(long.n > 0) & (long.n != design.pairs)]
+def check_complete(long: pd.DataFrame, analysis: Analysis, studies: tuple[str, ...]) -> None:
+    """Refuse to judge an unfinished design: every tested claim has the analysis's runs or
+    pairs, and when ``studies`` (judged or pending) are all of its studies, each family holds
+    the tests it expects."""
+    short = long[(long.n > 0) & (long.n != analysis.pairs)] if analysis.pairs else long[:0]
     if not short.empty:
         row = short.iloc[0]
         raise UserError(
-            f"{row.setting}: '{row.claim}' has {row.n} of {design.pairs} runs or pairs; "
-            "finish the confirmation studies first (procrustean status --study S)"
+            f"{row.setting}: '{row.claim}' has {row.n} of {analysis.pairs} runs or pairs; "
+            f"finish the studies of {analysis.path} first (procrustean status --study S)"
         )
     waiting = long.verdict.str.startswith("pending")
-    tested = int(((long.holm_family == "accuracy") & ((long.n > 0) | waiting)).sum())
-    if set(studies) == set(design.studies) and tested != design.accuracy_tests:
-        raise UserError(
-            f"the accuracy family has {tested} top-1 tests, not the {design.accuracy_tests} "
-            "fixed before the runs (docs/evidence.md); check the confirmation studies in "
-            "params.yaml"
-        )
+    for family, expected in analysis.expected_tests.items():
+        tested = int(((long.holm_family == family) & ((long.n > 0) | waiting)).sum())
+        if set(studies) == set(analysis.studies) and tested != expected:
+            raise UserError(
+                f"the {family} family has {tested} tests, not the {expected} {analysis.path} "
+                "expects (expected_tests); check its studies in params.yaml"
+            )
 
 
 CURVE_COLUMNS = ("count", "to_major")  # what the verdicts read beyond the first reports' columns
@@ -340,18 +333,15 @@ def _rendered(wide: pd.DataFrame, long: pd.DataFrame, title: str) -> tuple[str, 
     return md, tex, long.to_csv(index=False)
 
 
-def write_verdicts(params: Params, studies: tuple[str, ...] | None = None) -> list[str]:
-    """``procrustean verdicts``: read the runs and curves tables of ``studies`` (default: the
-    design's finished studies), judge them with the design's pending studies (those not in
-    ``studies``) in Holm's families, write the verdict tables and the per-epoch early-error
-    tables (md, tex, csv) and the README's headline table (md) under results/confirmation/
-    with a provenance record."""
-    started = now()
-    plan = design(params)
-    studies = plan.finished if studies is None else studies
-    pending = tuple(s for s in plan.pending if s not in studies)
-    for study in (*studies, *pending):
-        params.study(study)
+def judge(
+    params: Params, analysis: Analysis, studies: tuple[str, ...] | None = None
+) -> tuple[list[str], list[str]]:
+    """Read the runs and curves tables of ``studies`` (default: the analysis's finished ones),
+    judge them with its pending studies (those not in ``studies``) in Holm's families: the
+    verdict tables and the per-epoch early-error tables (md, tex, csv), the post-hoc view and
+    the headline table, as texts in ``verdict_files.outputs`` order, and the files read."""
+    studies = analysis.finished if studies is None else studies
+    pending = tuple(s for s in analysis.pending if s not in studies)
     inputs = input_tables(studies)
     missing = [p for p in inputs if not Path(p).is_file()]
     if missing:
@@ -360,25 +350,21 @@ def write_verdicts(params: Params, studies: tuple[str, ...] | None = None) -> li
             f"{missing[0]}: missing ({len(missing)} of {len(inputs)} report tables); "
             f"run their reports first, e.g. snakemake --cores all {study}"
         )
+    tested = analysis_claims(analysis)
     runs = combined_runs({s: pd.read_csv(runs_path(s)) for s in studies})
     by_study = {s: _curves(s) for s in studies}
     curves = pd.concat(by_study.values(), ignore_index=True)
     recipes = {s: params.study_recipe(s) for s in studies}
     last_decay = {s: max(e for e, _ in r.lr_decays) for s, r in recipes.items()}
     diagnostic = {s: r.diagnostic_per_class for s, r in recipes.items()}
-    wide, long = verdicts(runs, curves, pending_tests(params, pending, studies))
-    check_complete(long, plan, (*studies, *pending))
-    texts = (
-        *_rendered(wide, long, TITLE),
+    waiting = pending_tests(params, tested, pending, studies)
+    wide, long = verdicts(runs, curves, tested, analysis.overfit_ratios, waiting)
+    check_complete(long, analysis, (*studies, *pending))
+    texts = [
+        *_rendered(wide, long, analysis.title),
         *_rendered(*early_errors.early_errors_table(curves), early_errors.TITLE),
-        post_hoc.post_hoc_markdown(runs, by_study, last_decay, diagnostic),
-        headline.headline_markdown(long, plateau_by_method(runs)),
-    )
-    resolved = verdicts_params(params, studies)
-    with atomic_group():
-        for path, text in zip(OUTPUTS, texts, strict=True):
-            with atomic_path(path) as tmp:
-                tmp.write_text(text)
-        stable = stable_record(resolved, hash_inputs(inputs))
-        write_provenance("verdicts", list(OUTPUTS), stable, started, params.source)
-    return list(OUTPUTS)
+    ]
+    if analysis.post_hoc:
+        texts.append(post_hoc.post_hoc_markdown(runs, by_study, last_decay, diagnostic))
+    texts.append(headline.headline_markdown(long, plateau_by_method(runs), tested, analysis.name))
+    return texts, inputs
