@@ -12,6 +12,7 @@ BIN=${PROCRUSTEAN_VENV:-.venv}/bin
 "$BIN/ruff" format --check src tests benchmarks
 "$BIN/snakefmt" --check Snakefile workflow/
 "$BIN/procrustean" dvc-yaml --check  # dvc.yaml is generated whole: one line naming the command if stale
+"$BIN/procrustean" index --check  # results/README.md too
 "$BIN/snakemake" --lint > .lint.out 2>&1 || true
 "$BIN/python" - .lint.out <<'PY'
 import re, sys

@@ -89,7 +89,8 @@ class Analysis:
     overfit_ratios: tuple[int, ...]
     post_hoc: bool
     grid_with: tuple[str, ...]
-    resolved: dict[str, Any] = field(repr=False, compare=False)
+    readme: tuple[dict[str, str], ...] = ()
+    resolved: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def finished(self) -> tuple[str, ...]:
@@ -304,6 +305,7 @@ def _typed(name: str, path: Path, data: dict) -> Analysis:
         overfit_ratios=tuple(data["overfit_ratios"]),
         post_hoc=data["post_hoc"],
         grid_with=tuple(data["grid_with"]),
+        readme=tuple(data["readme"]),
         resolved=data,
     )
 

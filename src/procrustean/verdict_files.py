@@ -18,6 +18,7 @@ OUTPUT_NAMES = {
     "revised": ("verdicts.md", "verdicts.csv", "sensitivity.md", "plateau.md", "grid.md"),
 }
 LONG = "verdicts.csv"  # one row per test: what other analyses' grids read
+REGIME = "regime.csv"  # per setting, the regime its ce runs ended in (revised rules, with fit:)
 JUDGE = "judge-{name}"  # an analysis's judge stage, as DVC, Snakemake and status name it
 
 
@@ -47,12 +48,19 @@ def outputs(analysis: Analysis) -> list[str]:
     names = OUTPUT_NAMES[analysis.rules]
     if not analysis.post_hoc:
         names = tuple(n for n in names if n != "post_hoc.md")
+    if analysis.rules == "revised" and analysis.fit:
+        names = (*names[:-1], REGIME, names[-1])
     return [f"{analysis.output_dir}/{name}" for name in names]
 
 
 def long_path(name: str) -> str:
     """An analysis's long verdicts (its ``verdicts.csv``)."""
     return f"results/{name}/{LONG}"
+
+
+def regime_path(name: str) -> str:
+    """An analysis's regime table (revised rules with ``fit:``)."""
+    return f"results/{name}/{REGIME}"
 
 
 def inputs(analysis: Analysis) -> list[str]:

@@ -13,10 +13,14 @@ from procrustean.analyses import Analysis
 from procrustean.entries import Params
 from procrustean.report.measures import analysis_claims
 
-# The paper's claim as the grid names it, and the verdict rows (either design) that test it.
+Without = dict[tuple[str, str], dict[str, str]]  # (study, claim) -> class -> verdict without it
+
+# The paper's claim as the grid names it, and the verdict rows (either rule set) that test it.
 ROWS: dict[str, tuple[str, ...]] = {
-    "minors go to majors (5k: vs balanced)": (
+    "most minor images go to majors (share > 0.5)": (
         "minor data are classified into the major classes early",
+    ),
+    "minors go to majors more than under balance": (
         "minor data go to the major classes more than under balance",
     ),
     "major classes are fit first": ("under-fitting: major classes are fit first",),
@@ -41,43 +45,49 @@ ROWS: dict[str, tuple[str, ...]] = {
     "MFW beats uniform mixing (ablation)": ("MFW improves top-1 (mfw vs mfw_uniform)",),
     "MFW beats manifold mixup": ("MFW improves top-1 (mfw vs manifold_mixup)",),
     "MFW beats remix": ("MFW improves top-1 (mfw vs remix)",),
+    "detached partners improve on MFW (ablation)": ("MFW improves top-1 (mfw_detached vs mfw)",),
 }
 
 
-def legend(table: pd.DataFrame, pending: bool) -> str:
-    """The marks' key, saying only what is true of this grid: while an analysis has a pending
-    study (``pending``), that its tests count as p = 1, and ``wait`` where a cell says it."""
-    holm = "holm: the interval on the claimed side, but not Holm's p"
-    if pending:
-        holm += " (pending tests count as p = 1, so it may still fall)"
-    waiting = (table == "wait").to_numpy().any()
+def legend(pending: bool) -> str:
+    """What the grid's cells rest on (each mark says its own meaning), saying only what is
+    true of this grid: while an analysis has a pending study (``pending``), that its tests count
+    as p = 1."""
+    holm = " Pending tests count as p = 1, so a verdict may still fall." if pending else ""
     return (
-        "yes: reproduced (interval on the claimed side, Holm's p < 0.05, the claimed sign in every "
-        "subset); yes\u2020: reproduced, but the interval over the 3 subset means includes the null; "
-        f"no: not reproduced; {holm}; opp: the interval on the opposite side; c<k>: the verdict "
-        "changes when class k is left out; "
-        + ("wait: the study has not finished; " if waiting else "")
-        + "n/a: the claim's premise does not hold there; -: not tested there. Column heads are the "
+        "A cell is the verdict of the claim in that setting: yes (the 95% interval on the claimed "
+        "side, Holm's p < 0.05, every subset's mean on the claimed side); 'not over subsets': the "
+        "interval over the 3 subset means includes the null; not confirmed: the interval "
+        "includes it; opposite: the interval lies on the other side; 'without k': the verdict "
+        "with class k left out, where that changes it." + holm + " Column heads are the "
         "training images a class: a/b step (majors a, minors b), a>b exp (a down to b)."
     )
 
 
-def mark(verdict: str, dagger: bool = False) -> str:
-    """A verdict text as a grid mark."""
+def mark(verdict: str, dagger: bool = False, without: dict[str, str] | None = None) -> str:
+    """A verdict text as a grid cell that says what it means: the verdict in words, whether it
+    holds over the subset means, and what it becomes without each class that decides it
+    (``without``: class -> the verdict without it)."""
+    suffix = "".join(f"; without {c}: {mark(v)}" for c, v in (without or {}).items())
     deciding = re.search(r"\(decided by class ([\d ]+)\)$", verdict)
-    suffix = " " + " ".join(f"c{c}" for c in deciding.group(1).split()) if deciding else ""
+    if deciding and without is None:
+        suffix = f"; decided by class {deciding.group(1)}"
     if verdict.startswith("reproduced"):
-        return ("yes\u2020" if dagger else "yes") + suffix
+        return ("yes, not over subsets" if dagger else "yes") + suffix
     if verdict.startswith("not reproduced (interval on the opposite side)"):
-        return "opp" + suffix
+        return "opposite" + suffix
     if verdict.startswith("not reproduced after Holm's correction"):
-        return "holm" + suffix
+        return "not after Holm" + suffix
+    if verdict.startswith("not reproduced (a subset's mean"):
+        return "no, a subset disagrees" + suffix
     if verdict.startswith("not reproduced"):
-        return "no" + suffix
+        return "not confirmed" + suffix
     if verdict.startswith("pending"):
-        return "wait"
+        return "pending"
+    if verdict.startswith("not applicable (over-fitting is judged at ratio"):
+        return "not judged at this ratio"
     if verdict.startswith(("not applicable", "premise fails")):
-        return "n/a"
+        return "premise fails"
     return "-"
 
 
@@ -122,20 +132,25 @@ def _setting_cells(
 
 
 def _study_cells(
-    params: Params, long: pd.DataFrame
+    params: Params, long: pd.DataFrame, without: Without | None = None
 ) -> tuple[list[str], dict[tuple[str, str], str]]:
-    """The columns and marks of one revised analysis (a ``study`` column: a setting a study)."""
+    """The columns and marks of one revised analysis (a ``study`` column: a setting a study;
+    ``without``: (study, claim) -> class -> the verdict without it, where that decides)."""
     columns, cells = [], {}
     for row in long.itertuples():
         label = study_label(params, row.study)
         columns += [] if label in columns else [label]
         crossed = str(getattr(row, "subsets_cross", "")) == "True"  # bool, or a CSV's text
-        cells[(row.claim, label)] = mark(str(row.verdict), crossed)
+        changes = (without or {}).get((row.study, row.claim)) if without is not None else None
+        cells[(row.claim, label)] = mark(str(row.verdict), crossed, changes)
     return columns, cells
 
 
 def grid_table(
-    params: Params, others: dict[str, tuple[Analysis, pd.DataFrame]], counted: pd.DataFrame
+    params: Params,
+    others: dict[str, tuple[Analysis, pd.DataFrame]],
+    counted: pd.DataFrame,
+    without: Without | None = None,
 ) -> pd.DataFrame:
     """Claim x setting marks: the settings of ``others`` (name -> (analysis, its long
     verdicts)) in their order, then this analysis's (``counted``: its long verdicts, with a
@@ -145,7 +160,7 @@ def grid_table(
         if analysis is not None and analysis.rules == "preregistered":
             found, marks = _setting_cells(params, analysis, long)
         else:
-            found, marks = _study_cells(params, long)
+            found, marks = _study_cells(params, long, without if analysis is None else None)
         columns += [c for c in found if c not in columns]
         cells |= marks
     table = {
@@ -156,10 +171,14 @@ def grid_table(
 
 
 def grid_markdown(
-    params: Params, others: dict[str, tuple[Analysis, pd.DataFrame]], counted: pd.DataFrame
+    params: Params,
+    others: dict[str, tuple[Analysis, pd.DataFrame]],
+    counted: pd.DataFrame,
+    without: Without | None = None,
 ) -> str:
-    """The grid as a GitHub markdown table (columns padded), its legend in a comment above."""
-    table = grid_table(params, others, counted)
+    """The grid as a GitHub markdown table (columns padded), what its cells rest on in a
+    paragraph above."""
+    table = grid_table(params, others, counted, without)
     first = "the paper's claim"
     widths = [max(len(first), *map(len, table.index))]
     widths += [max(len(c), *map(len, table[c])) for c in table.columns]
@@ -171,7 +190,7 @@ def grid_markdown(
         long.verdict.astype(str).str.startswith("pending").any()
         for long in [*(v for _, v in others.values()), counted]
     )
-    lines = [f"<!-- {legend(table, pending)} -->", line([first, *table.columns])]
+    lines = [legend(pending), "", line([first, *table.columns])]
     lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     lines += [line([name, *row]) for name, row in table.iterrows()]
     return "\n".join(lines) + "\n"

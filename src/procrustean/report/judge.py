@@ -64,4 +64,4 @@ def verdict_counts(analysis: Analysis) -> str:
     kinds = kinds.str.replace(r"^pending:.*$", "pending", regex=True)
     counted = kinds.value_counts()
     parts = ", ".join(f"{n} {kind}" for kind, n in counted.items())
-    return f"{len(long)} tests: {parts}"
+    return f"{len(long)} claim x setting rows: {parts}"

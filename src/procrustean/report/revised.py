@@ -30,7 +30,7 @@ from procrustean.analyses import Test as Registered
 from procrustean.config import study_runs
 from procrustean.entries import Params
 from procrustean.errors import UserError
-from procrustean.report import claims, grid, plateau, post_hoc, preregistered, stats
+from procrustean.report import claims, collect, grid, plateau, post_hoc, preregistered, stats
 from procrustean.report.measures import claim as claim_of
 from procrustean.report.stats import Interval, t_interval
 from procrustean.report.tables import GROUP_ORDER
@@ -38,11 +38,13 @@ from procrustean.report.tables import GROUP_ORDER
 
 @dataclass(frozen=True)
 class Test:
-    """One test as judged: the registered test in its study, its Holm family and its claim."""
+    """One test as judged: the registered test in one imbalanced setting of its study (its
+    subsets pooled), its Holm family and its claim."""
 
     study: str
     family: str
     registered: Registered
+    setting: str = ""  # the setting's family name, e.g. fashion_mnist_5k-step-r100
 
     @property
     def claim(self) -> claims.Claim:
@@ -94,9 +96,33 @@ COLUMNS = (  # verdicts.csv's columns, in order
 )
 
 
-def family_tests(family: Family) -> list[Test]:
-    """A family's tests, each in its study."""
-    return [Test(r.study or "", family.name, r) for r in family.tests]
+def study_settings(params: Params, study: str) -> list[str]:
+    """The imbalanced settings of a study (its subsets pooled), as its runs table names them."""
+    spec = params.study(study)
+    stem = collect.dataset_family({d: params.dataset(d) for d in spec.datasets})
+    return list(
+        dict.fromkeys(
+            f"{stem[d]}-{p}-r{r}"
+            for d in spec.datasets
+            for p in spec.profiles
+            if p != claims.CONTROL_PROFILE
+            for r in spec.ratios
+        )
+    )
+
+
+def family_tests(params: Params, family: Family) -> list[Test]:
+    """A family's tests, each in each imbalanced setting of its study."""
+    return [
+        Test(r.study or "", family.name, r, setting)
+        for r in family.tests
+        for setting in study_settings(params, r.study or "")
+    ]
+
+
+def in_setting(runs: pd.DataFrame, test: Test) -> pd.DataFrame:
+    """The runs of the test's setting."""
+    return runs[runs.family == test.setting]
 
 
 def finished(params: Params, analysis: Analysis, tables: dict[str, pd.DataFrame]) -> set[str]:
@@ -115,12 +141,6 @@ def finished(params: Params, analysis: Analysis, tables: dict[str, pd.DataFrame]
                 f"{len(wanted)} runs; make its report or put it back under pending:"
             )
     return set(analysis.finished)
-
-
-def family_of(runs: pd.DataFrame) -> str:
-    """The one imbalanced family of a study's runs (its setting, pooled over subsets)."""
-    families = claims.imbalanced_families(runs)
-    return families[0] if len(families) == 1 else "; ".join(families)
 
 
 def plateau_share(curves: pd.DataFrame, methods: list[str], last_decay: int, per_class: int) -> str:
@@ -199,15 +219,30 @@ def deciding_classes(frame: pd.DataFrame, tests: list[Test], tables: dict) -> li
         if test.column != "top1" or row.n == 0 or runs is None:
             out.append("-")
             continue
-        rows = left_out_rows(frame, i, test, runs)
+        rows = left_out_rows(frame, i, test, in_setting(runs, test))
         out.append(" ".join(str(r["left_out"]) for r in rows if r["decides"]) or "none")
+    return out
+
+
+def deciding(judged: list[Judged], tables: dict[str, pd.DataFrame]) -> dict:
+    """Per judged top-1 test that one class decides, (study, claim) -> class -> its verdict
+    without that class."""
+    out = {}
+    for j in judged:
+        for i, test, row in j.top1():
+            if row.n == 0 or str(row.get("decided_by", "-")) in ("-", "none"):
+                continue
+            rows = left_out_rows(j.frame, i, test, in_setting(tables[test.study], test))
+            out[(test.study, row.claim)] = {
+                str(r["left_out"]): r["verdict"] for r in rows if r["decides"]
+            }
     return out
 
 
 def group_rows(runs: pd.DataFrame, test: Test) -> list[dict]:
     """A top-1 test's paired effect on each class group's test accuracy the setting has."""
     out = []
-    family = family_of(runs)
+    family = test.setting
     for group in GROUP_ORDER:
         column = f"group_{group}"
         if column not in runs or runs.loc[runs.family == family, column].isna().all():
@@ -221,7 +256,7 @@ def group_rows(runs: pd.DataFrame, test: Test) -> list[dict]:
 def subset_rows(runs: pd.DataFrame, test: Test) -> pd.DataFrame:
     """A top-1 test's mean paired effect in each subset: on top-1 and on each class group, with
     the subset's bottom classes (its minors, or its few group) and its pairs."""
-    family = family_of(runs)
+    family = test.setting
     mine = runs[runs.family == family]
     columns = ["top1", *(f"group_{g}" for g in GROUP_ORDER if f"group_{g}" in mine)]
     columns = [c for c in columns if not mine[c].isna().all()]
@@ -263,7 +298,7 @@ def sensitivity_markdown(judged: list[Judged], tables: dict[str, pd.DataFrame]) 
     test with each class left out (interval, Holm's p in its family, verdict, whether it
     decides)."""
     parts = [
-        "# Sensitivity of the paper-count top-1 verdicts: per class group, per subset, and with "
+        "# Sensitivity of the top-1 verdicts: per class group, per subset, and with "
         "each class left out (top-1 on the balanced test set is the mean of the per-class "
         "accuracies, so leaving a class out is the mean of the other nine); mean [95% "
         f"t-interval] over pairs, Holm's p with the new p in {_families_text(judged)}, wins/n"
@@ -278,7 +313,7 @@ def sensitivity_markdown(judged: list[Judged], tables: dict[str, pd.DataFrame]) 
             groups = pd.DataFrame(group_rows(runs, test))
             groups["interval"] = [_interval_text(r) for _, r in groups.iterrows()]
             groups["wins"] = [f"{int(r.wins)}/{int(r.n)}" for _, r in groups.iterrows()]
-            left = pd.DataFrame(left_out_rows(j.frame, i, test, runs))
+            left = pd.DataFrame(left_out_rows(j.frame, i, test, in_setting(runs, test)))
             left["interval"] = [_interval_text(r) for _, r in left.iterrows()]
             left["wins"] = [f"{int(r.wins)}/{int(r.n)}" for _, r in left.iterrows()]
             left["decides"] = left.decides.map({True: "yes", False: "no"})
@@ -311,9 +346,8 @@ def plateau_markdown(
                 parts += [head, str(row.verdict)]
                 continue
             head = f"{head} ({row.setting})"
-            parts += plateau.section(
-                head, curves[test.study], [test.base, test.method], windows[test.study]
-            )
+            mine = curves[test.study][curves[test.study].family == test.setting]
+            parts += plateau.section(head, mine, [test.base, test.method], windows[test.study])
     return "\n\n".join(parts) + "\n"
 
 
@@ -369,6 +403,7 @@ class Data:
     """What the analysis reads: each finished study's runs and curves, the studies done, and
     each study's balanced control and plateau window (last decay, diagnostic images a class)."""
 
+    params: Params
     tables: dict[str, pd.DataFrame]
     curves: dict[str, pd.DataFrame]
     done: set[str]
@@ -392,13 +427,14 @@ def _row(data: Data, test: Test) -> dict:
         return base | {"n": 0, "p": float("nan"), "verdict": NO_CONTROL}
     if test.study not in data.done or (test.against and control not in data.done):
         waiting = test.study if test.study not in data.done else control
-        return base | {"n": 0, "p": 1.0, "verdict": PENDING.format(study=waiting)}
+        pending = PENDING.format(study=waiting)
+        return base | {"setting": test.setting, "n": 0, "p": 1.0, "verdict": pending}
     runs, curves = (
         data.with_control(test.study)
         if test.against
         else (data.tables[test.study], data.curves[test.study])
     )
-    family = family_of(data.tables[test.study])
+    family = test.setting
     row: dict = base | {"setting": family}
     claim = test.claim
     if claim.control:
@@ -426,7 +462,7 @@ def judge_family(data: Data, family: Family) -> Judged:
     """A family: each test's row, Holm's p over the tests it makes (pending ones at p = 1;
     those that are no test, such as a premise that fails, not counted), verdicts, and the
     classes that decide each top-1 test."""
-    tests = family_tests(family)
+    tests = family_tests(data.params, family)
     frame = pd.DataFrame([_row(data, t) for t in tests])
     counted = frame.verdict.isna() | frame.verdict.fillna("").str.startswith("pending")
     frame.loc[counted, "holm_p"] = _holm(frame.loc[counted, "p"])
@@ -479,6 +515,57 @@ def curve(
     return pd.DataFrame(rows)
 
 
+REGIME_COLUMNS = (
+    "study",
+    "setting",
+    "ce runs",
+    "bottom group",
+    "its final clean training accuracy, mean [range]",
+    "lowest class (mean)",
+    "runs that fit every class",
+    "regime",
+)
+
+
+def regime_rows(analysis: Analysis, data: Data) -> pd.DataFrame:
+    """Per imbalanced setting of each finished study: the regime its ce runs ended in (final
+    clean training accuracy on the bottom group: mean and range over runs; the lowest class,
+    mean over runs; the runs that fit every class by the analysis's ``fit`` criterion)."""
+    fit = analysis.fit or {}
+    rows = []
+    for study in analysis.studies:
+        if study not in data.done:
+            continue
+        curves = data.curves[study]
+        ce = curves[(curves.method == "ce") & (curves.group != "")]
+        for setting in study_settings(data.params, study):
+            mine = ce[ce.family == setting]
+            if mine.empty:
+                continue
+            last = mine[mine.epoch == mine.groupby(["setting", "seed"]).epoch.transform("max")]
+            bottom = "minor" if "minor" in set(last.group) else "few"
+            per_run = last.groupby(["setting", "seed"])
+            group = last[last.group == bottom].groupby(["setting", "seed"]).train_acc.mean()
+            lowest = per_run.train_acc.min()
+            fits = int((lowest >= fit.get("accuracy", 1.0)).sum())
+            share = fits / len(lowest)
+            rows.append(
+                {
+                    "study": study,
+                    "setting": setting,
+                    "ce runs": len(lowest),
+                    "bottom group": bottom,
+                    "its final clean training accuracy, mean [range]": (
+                        f"{group.mean():.3f} [{group.min():.3f}, {group.max():.3f}]"
+                    ),
+                    "lowest class (mean)": f"{lowest.mean():.3f}",
+                    "runs that fit every class": f"{fits}/{len(lowest)}",
+                    "regime": "fit" if share >= fit.get("share", 1.0) else "under-fit",
+                }
+            )
+    return pd.DataFrame(rows, columns=REGIME_COLUMNS)
+
+
 SHOWN = ["setting", "claim", "interval", "n", "p", "holm_p", "wilcoxon_p", "wins", "verdict"]
 
 
@@ -504,9 +591,25 @@ def _extra(judged: Judged) -> list[str]:
     return out + (["premise"] if any(t.claim.control for t in judged.tests) else []) + ["plateaued"]
 
 
-def markdown(analysis: Analysis, judged: list[Judged], points: pd.DataFrame | None) -> str:
-    """The families' tables and the curve, titled."""
+def markdown(
+    analysis: Analysis,
+    judged: list[Judged],
+    points: pd.DataFrame | None,
+    regime: pd.DataFrame | None = None,
+) -> str:
+    """The regime (where the analysis states one), the families' tables and the curve,
+    titled."""
     parts = [f"# {analysis.title}"]
+    if regime is not None:
+        fit = analysis.fit or {}
+        parts += [
+            f"## Regime: a ce run fits when its final clean training accuracy is at least "
+            f"{fit['accuracy']:g} on every class; a setting is fit when {fit['share']:.0%} of "
+            "its ce runs do",
+            regime.to_markdown(index=False, disable_numparse=True)
+            if not regime.empty
+            else "No study has finished.",
+        ]
     for j in judged:
         parts += [f"## {j.family.title}", _shown(j.frame, _extra(j))]
     if points is not None:
@@ -541,6 +644,7 @@ def judge(
     done = finished(params, analysis, runs)
     windows = windows_of(params, analysis.studies)
     data = Data(
+        params,
         runs,
         curves,
         done,
@@ -551,11 +655,13 @@ def judge(
     points = curve(params, analysis, runs, done) if analysis.curve else None
     long = pd.concat([j.frame.assign(family=j.family.name) for j in judged], ignore_index=True)
     long = long.reindex(columns=[c for c in COLUMNS if c in long])
+    regime = regime_rows(analysis, data) if analysis.fit else None
     texts = [
-        markdown(analysis, judged, points),
+        markdown(analysis, judged, points, regime),
         long.to_csv(index=False),
         sensitivity_markdown(judged, runs),
         plateau_markdown(judged, curves, windows),
-        grid.grid_markdown(params, others, long),
+        *([regime.to_csv(index=False)] if regime is not None else []),
+        grid.grid_markdown(params, others, long, deciding(judged, runs)),
     ]
     return texts, read

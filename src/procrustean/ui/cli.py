@@ -184,6 +184,17 @@ def _parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_judge)
 
     s = sub.add_parser(
+        "index",
+        help="regenerate results/README.md: every study and analysis, the claim x setting grids",
+        description="Writes results/README.md from params.yaml, analyses/ and the judged "
+        "verdicts: per analysis its question, rules, studies and verdict files; the grids its "
+        "judging wrote; per study its setting, runs, readers, tables and figures. --check only "
+        "says whether it is current (one line and exit 2 if not; CI runs it).",
+    )
+    s.add_argument("--check", action="store_true", help="check only; change nothing")
+    s.set_defaults(func=_index)
+
+    s = sub.add_parser(
         "audit",
         help="re-hash an output and everything it was made from",
         description="Exit 0: every file matches its record; 1: a file present here differs from "
@@ -477,6 +488,14 @@ def _judge(args: argparse.Namespace) -> None:
         outputs = write(params, analysis, studies)
         counts = verdict_counts(analysis)
         print(f"judge {analysis.name}: {len(outputs)} files under {analysis.output_dir}/; {counts}")
+
+
+def _index(args: argparse.Namespace) -> None:
+    from procrustean.config import load_params
+    from procrustean.report.index import INDEX, write
+
+    changed = write(load_params(args.params), check=args.check)
+    print(f"{INDEX}: {'current' if args.check else 'rewritten' if changed else 'current'}")
 
 
 def _audit(args: argparse.Namespace) -> int:
