@@ -3,7 +3,6 @@ engines' bookkeeping (no training)."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import statistics
@@ -13,8 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from procrustean.checks.freshness import stage_name, study_stages
 from procrustean.config import load_params, study_runs, study_settings
-from procrustean.engines.dvcsync import stage_files
 from procrustean.engines.run_config import write_run_configs
 from procrustean.fileio import write_json
 from procrustean.paths import (
@@ -249,8 +248,8 @@ def measure(repo: Path, workdir: Path, repeats: int, study: str = "paper") -> di
         ),
     }
     params = load_params(clone / "params.yaml")
-    alone = {"studies": {study: params.study(study)}, "confirmation": None, "paper_counts": None}
-    one = stage_files(dataclasses.replace(params, **alone))  # the study's stages, no designs'
+    # the study's stages as stage_files names them (no other study's, no analysis's judge stage)
+    one = [stage_name("run-config", study), *study_stages(params, study)]
     named = [n for n in one if n.startswith(f"evaluate-{study}@")][:COMMIT_NAMED]
     results["commit_named"] = commit_named(clone, named, repeats)
     stages = len(one)

@@ -1,5 +1,5 @@
-"""``procrustean status``: its compute summary from the provenance records, and its output
-through a pipe that closes early."""
+"""``procrustean status``: its compute summary from the provenance records, its output
+through a pipe that closes early, and one line per analysis's judge stage."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 
 from procrustean.checks.freshness import Stage, Verdict
-from procrustean.checks.status import StudyStatus
-from tests.helpers import BIN, cli_env, write_params
+from procrustean.checks.status import DesignStatus, StudyStatus, design_status
+from tests.helpers import BIN, REPO, cli_env, write_params
 
 
 def _stage(tmp_path: Path, kind: str, name: str, span: tuple[str, str] | None) -> Verdict:
@@ -222,3 +222,38 @@ def test_options_that_runs_left_would_ignore_are_refused_in_one_line(tmp_path, p
         )
         assert proc.returncode == 2, args
         assert proc.stdout == "" and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_a_judge_stage_names_its_snakemake_rule_and_its_dvc_stage():
+    """An analysis's judge stage (judge-NAME) says whether it is current and, if not, why and
+    the command that brings it up to date: the Snakemake rule judge_NAME or DVC's stage."""
+    stage = Stage(
+        "judge", "", "judge-paper_counts", (), ("results/paper_counts/verdicts.md",), "", {}
+    )
+    assert DesignStatus(Verdict(stage), allow_missing=True).lines() == [
+        "status judge-paper_counts: up to date (allow-missing)"
+    ]
+    stale = Verdict(stage, [("code", "code changed: src/procrustean/report/revised.py")])
+    assert DesignStatus(stale).lines() == [
+        "status judge-paper_counts: out of date (code)",
+        "  results/paper_counts/verdicts.md: code changed: src/procrustean/report/revised.py",
+        "  bring up to date: snakemake --cores 1 judge_paper_counts  (or: dvc repro judge-paper_counts)",
+    ]
+    assert DesignStatus(stale, allow_missing=True).lines()[2] == (
+        "  bring up to date: snakemake --cores 1 judge_paper_counts --config allow_missing=true"
+        "  (or: dvc repro --allow-missing judge-paper_counts)"
+    )
+
+
+def test_status_lists_one_judge_stage_per_registered_analysis(tmp_path, params, monkeypatch):
+    """Every file under analyses/ has its line, in name order; a folder without any has none."""
+    from procrustean.analyses import names
+    from procrustean.config import load_params
+
+    monkeypatch.chdir(REPO)
+    listed = design_status(load_params("params.yaml"), allow_missing=True)
+    assert [d.verdict.stage.name for d in listed] == [f"judge-{n}" for n in names(REPO)]
+    assert all(d.lines()[0].startswith(f"status {d.verdict.stage.name}: ") for d in listed)
+    write_params(tmp_path, params)
+    monkeypatch.chdir(tmp_path)
+    assert design_status(load_params("params.yaml")) == []

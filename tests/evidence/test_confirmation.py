@@ -1,8 +1,9 @@
-"""The confirmation verdicts: claims judged over several studies' runs with the rules fixed
-before their results existed."""
+"""The preregistered rule set (report/preregistered.py), as analyses/confirmation.yaml uses it:
+claims judged over several studies' runs with the rules fixed before their results existed."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 
@@ -12,12 +13,25 @@ import pytest
 from scipy import stats
 
 from procrustean import verdict_files
-from procrustean.entries import Confirmation
 from procrustean.errors import UserError
-from procrustean.report import claims, confirmation, early_errors
-from tests.helpers import REPO, run_cli, write_params
+from procrustean.report import claims, early_errors, preregistered
+from procrustean.report.measures import analysis_claims
+from tests.helpers import REPO, repo_analysis, run_cli, write_analysis, write_params
 
 COLUMNS = ("top1", "progress_gap", "gradient_ratio", "gradient_ratio_clean", "minor_to_major")
+
+
+def _tested() -> list[claims.Claim]:
+    """The committed confirmation analysis's claims (its mechanism and accuracy families)."""
+    return analysis_claims(repo_analysis("confirmation"))
+
+
+def _verdicts(runs: pd.DataFrame, curves: pd.DataFrame, pending: pd.DataFrame | None = None):
+    """The preregistered verdicts of the confirmation analysis's claims on ``runs``, over-fitting
+    judged at its ratios (10)."""
+    ratios = repo_analysis("confirmation").overfit_ratios
+    assert ratios == (10,)
+    return preregistered.verdicts(runs, curves, _tested(), ratios, pending)
 
 
 def _runs(family: str, methods: dict[str, float], fit: bool = True, seed0: int = 0) -> pd.DataFrame:
@@ -88,17 +102,17 @@ def test_early_errors_are_each_runs_mean_over_the_minors_in_the_first_quarter():
 def test_a_run_may_belong_to_one_study_only():
     a = _runs("fm-step-r100", {"mfw": 70})
     with pytest.raises(UserError, match=r"run fm-step-r100 mfw subset 0 seed 0 is in studies a, b"):
-        confirmation.combined_runs({"a": a, "b": a})
+        preregistered.combined_runs({"a": a, "b": a})
 
 
 def test_pairs_cross_studies_and_holm_spans_them():
-    runs = confirmation.combined_runs(
+    runs = preregistered.combined_runs(
         {
             "confirm": _runs("fm-step-r100", {"ce": 60, "mfw": 62}),
             "controls": _runs("fm-step-r100", {"mfw_uniform": 61.9, "remix": 60}, seed0=1),
         }
     )
-    wide, long = confirmation.verdicts(runs, _curves(runs))
+    wide, long = _verdicts(runs, _curves(runs))
     top1 = long[long.holm_family == "accuracy"].set_index("claim")
     assert set(top1.index) == {
         "MFW improves top-1 (mfw vs ce)",
@@ -121,11 +135,11 @@ def test_pairs_cross_studies_and_holm_spans_them():
 
 def test_plateau_share_counts_runs_whose_groups_both_settled():
     runs = _runs("fm-step-r100", {"ce": 60, "mfw": 62})
-    assert confirmation.plateau_share(runs, "fm-step-r100") == "24/30"  # seed 0 still rising
+    assert preregistered.plateau_share(runs, "fm-step-r100") == "24/30"  # seed 0 still rising
 
 
 def test_over_fitting_is_judged_at_ratio_10_only_and_with_a_fitting_control():
-    runs = confirmation.combined_runs(
+    runs = preregistered.combined_runs(
         {
             "confirm": _runs("fm-step-r100", {"ce": 60, "mfw": 62}),
             "ldam": _runs("fm-step-r100", {"ldam_drw": 70, "mfw_ldam_drw": 70}),
@@ -137,20 +151,20 @@ def test_over_fitting_is_judged_at_ratio_10_only_and_with_a_fitting_control():
             ),
         }
     )
-    _, long = confirmation.verdicts(runs, _curves(runs))
+    _, long = _verdicts(runs, _curves(runs))
     rows = long.set_index(["setting", "claim"])
     at100 = rows.loc[("fm-step-r100", "over-fitting: minor classes generalise worse than they fit")]
-    assert at100.verdict == confirmation.NOT_APPLICABLE_RATIO and at100.n == 0
+    assert at100.verdict == preregistered.NOT_APPLICABLE_RATIO.format(ratios="10") and at100.n == 0
     at10 = rows.loc[("fm-step-r10", "over-fitting: minor classes generalise worse than they fit")]
     assert at10.verdict == "reproduced" and at10.n == 15 and at10.subset_n == 3
     control = rows.loc[
         ("fm-step-r10", "over-fitting is induced by imbalance, not by few images alone")
     ]
-    assert control.verdict == confirmation.NOT_APPLICABLE_FIT  # the balanced ce runs never fit
+    assert control.verdict == preregistered.NOT_APPLICABLE_FIT  # the balanced ce runs never fit
     control100 = rows.loc[
         ("fm-step-r100", "over-fitting is induced by imbalance, not by few images alone")
     ]
-    assert control100.verdict == confirmation.NOT_APPLICABLE_RATIO
+    assert control100.verdict == preregistered.NOT_APPLICABLE_RATIO.format(ratios="10")
     ldam10 = rows.loc[("fm-step-r10", "MFW improves top-1 (mfw_ldam_drw vs ldam_drw)")]
     assert ldam10.verdict == "not tested in this setting (no mfw_ldam_drw or ldam_drw runs)"
     # the not-applicable rows take no part in Holm's correction
@@ -158,14 +172,28 @@ def test_over_fitting_is_judged_at_ratio_10_only_and_with_a_fitting_control():
     assert mech[mech.verdict.str.startswith("not applicable")].holm_p.isna().all()
 
 
+def _tmp_confirmation(methods: set[str]) -> dict:
+    """The committed confirmation analysis on the studies smoke and other: its tests whose
+    methods those studies ran, the two top-1 tests they make expected."""
+    import yaml
+
+    analysis = yaml.safe_load((REPO / "analyses/confirmation.yaml").read_text())
+    for family in analysis["families"]:
+        family["tests"] = [
+            t for t in family["tests"] if {t["method"], t.get("base", "ce")} <= methods
+        ]
+    return analysis | {"studies": ["smoke", "other"], "expected_tests": {"accuracy": 2}}
+
+
 def test_the_cli_writes_the_verdicts_with_provenance(tmp_path, params):
     params["studies"]["other"] = {**params["studies"]["smoke"], "methods": ["mfw_uniform"]}
     write_params(tmp_path, params)
+    write_analysis(tmp_path, "confirmation", _tmp_confirmation({"ce", "mfw", "mfw_uniform"}))
     tables = {
         "smoke": _runs("synthetic-step-r10", {"ce": 60, "mfw": 62}),
         "other": _runs("synthetic-step-r10", {"mfw_uniform": 61}, seed0=3),
     }
-    proc = run_cli("verdicts", "--study", "smoke", cwd=tmp_path)
+    proc = run_cli("judge", "confirmation", "--study", "smoke", cwd=tmp_path)
     assert proc.returncode == 2 and "results/smoke/tables/runs.csv: missing" in proc.stderr
     assert not (tmp_path / "results/confirmation").exists()
     for study, frame in tables.items():
@@ -175,40 +203,51 @@ def test_the_cli_writes_the_verdicts_with_provenance(tmp_path, params):
         _curves(frame).drop(columns="to_major").to_csv(
             tmp_path / verdict_files.curves_path(study), index=False
         )
-    proc = run_cli("verdicts", "--study", "smoke", "--study", "other", cwd=tmp_path)
+    proc = run_cli("judge", "confirmation", "--study", "smoke", "--study", "other", cwd=tmp_path)
     assert proc.returncode == 2 and "curves.csv.gz: made by an older report" in proc.stderr
     assert "procrustean report --study smoke" in proc.stderr
     assert not (tmp_path / "results/confirmation").exists()
     for study, frame in tables.items():
         _curves(frame).to_csv(tmp_path / verdict_files.curves_path(study), index=False)
-    proc = run_cli("verdicts", "--study", "smoke", "--study", "other", cwd=tmp_path)
+    proc = run_cli("judge", "confirmation", "--study", "smoke", "--study", "other", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "results/confirmation"
     assert "MFW improves top-1 (mfw vs mfw_uniform)" in (out / "verdicts.md").read_text()
     long = pd.read_csv(out / "verdicts.csv")
     assert {"holm_p", "subsets_agree", "plateaued", "verdict"} <= set(long.columns)
+    said = f"judge confirmation: 8 files under results/confirmation/; {len(long)} "  # rows
+    assert proc.stdout.startswith(said) and "reproduced" in proc.stdout  # then counted by verdict
     early = pd.read_csv(out / "early_errors.csv")
     assert set(early.method) == {"ce", "mfw", "mfw_uniform"} and set(early.epoch) == {1, 2}
     assert "| synthetic-step-r10, mfw_uniform |" in (out / "early_errors.md").read_text()
     prov = json.loads((out / "verdicts.md.prov.json").read_text())
-    assert prov["stage"] == "verdicts" and set(prov["inputs"]) == {
+    assert prov["stage"] == "judge" and set(prov["inputs"]) == {
         verdict_files.runs_path("smoke"),
         verdict_files.runs_path("other"),
         verdict_files.curves_path("smoke"),
         verdict_files.curves_path("other"),
     }
-    assert set(prov["outputs"]) == set(verdict_files.OUTPUTS)
+    loaded = repo_analysis("confirmation")  # the same rule set and outputs as the committed one
+    assert set(prov["outputs"]) == set(verdict_files.outputs(loaded))
+    assert all((tmp_path / path).is_file() for path in verdict_files.outputs(loaded))
     assert "src/procrustean/report/early_errors.py" in prov["code_files"]
+    assert "workflow/schemas/analysis.schema.yaml" in prov["code_files"]
+    # --study picks the runs of one preregistered analysis: not of two
+    write_analysis(tmp_path, "again", _tmp_confirmation({"ce", "mfw", "mfw_uniform"}))
+    proc = run_cli("judge", "confirmation", "again", "--study", "smoke", cwd=tmp_path)
+    assert proc.returncode == 2 and "--study goes with one analysis" in proc.stderr
+    assert not (tmp_path / "results/again").exists()
 
 
 def test_the_confirmation_studies_exist_and_share_no_run():
-    """The committed design: every study the verdicts read is in params.yaml, and no two of
+    """The committed analysis: every study the verdicts read is in params.yaml, and no two of
     them train the same (data, method, seed) on the same setting."""
     import yaml
 
     written = yaml.safe_load((REPO / "params.yaml").read_text())
+    analysis = yaml.safe_load((REPO / "analyses/confirmation.yaml").read_text())
     studies, seen = written["studies"], {}
-    for name in written["confirmation"]["studies"]:
+    for name in analysis["studies"]:
         s = studies[name]
         for run in itertools.product(
             s["datasets"], s["profiles"], s["ratios"], s["methods"], s["seeds"]
@@ -234,17 +273,17 @@ def test_the_committed_early_errors_average_to_the_claims_measure():
 def test_the_headline_table_is_the_verdicts_pivoted_by_setting():
     from procrustean.report import headline
 
-    runs = confirmation.combined_runs(
+    runs = preregistered.combined_runs(
         {
             "confirm": _runs("fm-step-r100", {"ce": 60, "mfw": 63}),
             "ldam": _runs("fm-step-r100", {"ldam_drw": 70, "mfw_ldam_drw": 70}, seed0=1),
             "r10": _runs("fm-step-r10", {"ce": 70, "mfw": 70}, seed0=2),
         }
     )
-    _, long = confirmation.verdicts(runs, _curves(runs))
-    table = headline.headline_table(long)
+    _, long = _verdicts(runs, _curves(runs))
+    table = headline.headline_table(long, _tested())
     assert list(table.columns) == ["measure", "step r100", "step r10"]  # ratio 100 first
-    plateaued = confirmation.plateau_by_method(runs)
+    plateaued = preregistered.plateau_by_method(runs)
     assert plateaued.loc["ldam_drw", "fm-step-r100"] == "12/15"
     assert plateaued.loc["ldam_drw", "fm-step-r10"] == "-"  # not run there
     rows = long.set_index(["setting", "claim"])
@@ -261,7 +300,9 @@ def test_the_headline_table_is_the_verdicts_pivoted_by_setting():
     overfit = "over-fitting: minor classes generalise worse than they fit"
     assert table.loc[overfit, "step r100"] == "not applicable (ratio 10 only)"
     assert "MFW improves top-1 (mfw_drw vs drw)" not in table.index  # no setting tests it
-    markdown = headline.headline_markdown(long, plateaued).splitlines()
+    markdown = headline.headline_markdown(long, plateaued, _tested(), "confirmation").splitlines()
+    assert "over the confirmation studies" in markdown[0]
+    assert "results/confirmation/verdicts.csv has the rest" in markdown[0]
     assert markdown[1] == "| the paper's claim | measure | step r100 | step r10 |"
     assert markdown[3 + len(table)] == ""
     assert markdown[5 + len(table)] == "| runs plateaued | step r100 | step r10 |"
@@ -271,41 +312,49 @@ def test_the_headline_table_is_the_verdicts_pivoted_by_setting():
 def test_the_balanced_control_must_end_fit_on_the_classes_it_is_compared_on():
     imbalanced = _runs("fm-step-r10", {"ce": 70, "mfw": 71})
     control = _runs("fm-balanced-r10", {"ce": 65})  # reached 95% at epoch 30 (fit_bottom)
-    runs = confirmation.combined_runs({"r10": pd.concat([imbalanced, control])})
+    runs = preregistered.combined_runs({"r10": pd.concat([imbalanced, control])})
     curves = _curves(runs)
-    assert confirmation.balanced_fit(runs, curves, "fm-step-r10")
+    assert preregistered.balanced_fit(runs, curves, "fm-step-r10")
     last = (curves.family == "fm-balanced-r10") & (curves.epoch == 8) & (curves["class"] == 3)
     curves.loc[last & (curves.seed == 4), "train_acc"] = 0.85  # one run ends below, on class 3
-    assert not confirmation.balanced_fit(runs, curves, "fm-step-r10")
+    assert not preregistered.balanced_fit(runs, curves, "fm-step-r10")
     runs.loc[runs.family == "fm-step-r10", "bottom_classes"] = "2"  # compared on class 2 only
-    assert confirmation.balanced_fit(runs, curves, "fm-step-r10")
+    assert preregistered.balanced_fit(runs, curves, "fm-step-r10")
 
 
-DESIGN = Confirmation.build(
-    "confirmation",
-    {"studies": ["confirm", "confirm_drw"], "pending": [], "pairs": 15, "accuracy_tests": 11},
-)
+def _design():
+    """The confirmation analysis cut to two studies, none pending, 15 pairs a test and the 11
+    accuracy tests fixed before the runs."""
+    analysis = repo_analysis("confirmation")
+    assert analysis.pairs == 15 and analysis.expected_tests == {"accuracy": 11}
+    return dataclasses.replace(analysis, studies=("confirm", "confirm_drw"), pending=())
 
 
 def test_an_unfinished_design_is_refused():
+    design = _design()
     runs = _runs("fm-step-r100", {"ce": 60, "mfw": 62})
-    _, long = confirmation.verdicts(runs, _curves(runs))
-    confirmation.check_complete(long, DESIGN, ("confirm",))
+    _, long = _verdicts(runs, _curves(runs))
+    preregistered.check_complete(long, design, ("confirm",))
     short = runs[~((runs.method == "mfw") & (runs.seed == 4) & (runs.subset == 2))]
-    _, long = confirmation.verdicts(short, _curves(short))
-    with pytest.raises(UserError, match="has 14 of 15 runs or pairs; finish the confirmation"):
-        confirmation.check_complete(long, DESIGN, ("confirm",))
-    _, long = confirmation.verdicts(runs, _curves(runs))
-    with pytest.raises(UserError, match="the accuracy family has 1 top-1 tests, not the 11"):
-        confirmation.check_complete(long, DESIGN, DESIGN.studies)
+    _, long = _verdicts(short, _curves(short))
+    with pytest.raises(
+        UserError,
+        match="has 14 of 15 runs or pairs; finish the studies of analyses/confirmation.yaml",
+    ):
+        preregistered.check_complete(long, design, ("confirm",))
+    _, long = _verdicts(runs, _curves(runs))
+    with pytest.raises(
+        UserError, match="the accuracy family has 1 tests, not the 11 analyses/confirmation.yaml"
+    ):
+        preregistered.check_complete(long, design, design.studies)
 
 
 def test_opposite_side_is_said_only_where_holm_also_separates():
     claim = next(c for c in claims.claims(["ce", "mfw"]) if c.column == "top1")
-    row = pd.Series({"n": 15, "verdict": confirmation.OPPOSITE, "holm_p": 0.2})
-    assert confirmation._verdict(row, claim, {}, pd.DataFrame()) == confirmation.OPPOSITE_NOT_HOLM
+    row = pd.Series({"n": 15, "verdict": preregistered.OPPOSITE, "holm_p": 0.2})
+    assert preregistered._verdict(row, claim, {}, pd.DataFrame()) == preregistered.OPPOSITE_NOT_HOLM
     row["holm_p"] = 0.01
-    assert confirmation._verdict(row, claim, {}, pd.DataFrame()) == confirmation.OPPOSITE
+    assert preregistered._verdict(row, claim, {}, pd.DataFrame()) == preregistered.OPPOSITE
 
 
 def test_the_interval_over_subset_means_sits_beside_the_pooled_one():
@@ -318,14 +367,16 @@ def test_the_interval_over_subset_means_sits_beside_the_pooled_one():
     runs.loc[runs.method == "mfw", "top1"] = (
         runs.loc[runs.method == "ce", "top1"].to_numpy() + shift[runs.method == "mfw"].to_numpy()
     )
-    _, long = confirmation.verdicts(runs, _curves(runs))
+    _, long = _verdicts(runs, _curves(runs))
     row = long.set_index("claim").loc["MFW improves top-1 (mfw vs ce)"]
     assert row.verdict == "reproduced" and row.ci_low > 0
     means = pd.Series([0.1, 2.0, 4.0])
     half = stats.t.ppf(0.975, 2) * means.std(ddof=1) / np.sqrt(3)
     assert row.subset_n == 3 and row.subset_low == pytest.approx(means.mean() - half)
     assert row.subset_low < 0 < row.subset_high
-    cell = headline.headline_table(long).loc["MFW improves top-1 (mfw vs ce)", "step r100"]
+    cell = headline.headline_table(long, _tested()).loc[
+        "MFW improves top-1 (mfw vs ce)", "step r100"
+    ]
     assert cell.endswith(": **reproduced**\u2020") and ", detectable " in cell
 
 
@@ -336,13 +387,14 @@ def test_a_pending_study_stays_in_holms_family_at_p_one():
     from procrustean.report import headline, stats
 
     runs = _runs("fm-step-r100", {"ce": 60, "mfw": 60.6})
-    drw = next(c for c in claims.claims(["drw", "mfw_drw"]) if c.column == "top1")
+    drw = next(c for c in _tested() if c.method == "mfw_drw")  # its accuracy test
+    assert drw.family == "accuracy"
     pending = pd.DataFrame(
-        [confirmation._pending_row(s, drw, "confirm_drw") for s in ("fm-step-r100", "fm-x-r100")]
+        [preregistered._pending_row(s, drw, "confirm_drw") for s in ("fm-step-r100", "fm-x-r100")]
     )
     pending.attrs["methods"] = ["drw", "mfw_drw"]
-    _, alone = confirmation.verdicts(runs, _curves(runs))
-    wide, long = confirmation.verdicts(runs, _curves(runs), pending)
+    _, alone = _verdicts(runs, _curves(runs))
+    wide, long = _verdicts(runs, _curves(runs), pending)
     top1 = "MFW improves top-1 (mfw vs ce)"
     before = alone.set_index(["setting", "claim"]).loc[("fm-step-r100", top1)]
     after = long.set_index(["setting", "claim"]).loc[("fm-step-r100", top1)]
@@ -350,32 +402,33 @@ def test_a_pending_study_stays_in_holms_family_at_p_one():
     assert after.holm_p == pytest.approx(stats.holm([before.p, 1.0, 1.0])[0])
     assert after.holm_p == pytest.approx(min(1.0, 3 * before.p))
     ci = stats.Interval(after["mean"], after.ci_low, after.ci_high, int(after.n))
-    mfw = next(c for c in claims.claims(["ce", "mfw"]) if c.name == top1)
+    mfw = next(c for c in _tested() if c.name == top1)
     assert after.verdict == claims.verdict(ci, mfw, after.holm_p, bool(after.subsets_agree))
     waiting = long[long.claim == drw.name]
     assert len(waiting) == 2 and waiting.holm_p.isna().all() and (waiting.n == 0).all()
-    assert set(waiting.verdict) == {confirmation.PENDING_VERDICT.format(study="confirm_drw")}
+    assert set(waiting.verdict) == {preregistered.PENDING_VERDICT.format(study="confirm_drw")}
     assert len(wide) == len(long) and wide.verdict.tolist() == long.verdict.tolist()
     assert wide.loc[f"fm-step-r100: {drw.name}", "runs plateaued"] == "-"
-    table = headline.headline_table(long)
+    table = headline.headline_table(long, _tested())
     assert table.loc[drw.name, "step r100"] == "pending (confirm_drw not finished)"
     assert f", {int(after.wins)}/15, detectable" in table.loc[top1, "step r100"]  # counts
-    with pytest.raises(UserError, match="the accuracy family has 3 top-1 tests, not the 11"):
-        confirmation.check_complete(long, DESIGN, DESIGN.studies)  # pending ones count
+    design = _design()
+    with pytest.raises(UserError, match="the accuracy family has 3 tests, not the 11"):
+        preregistered.check_complete(long, design, design.studies)  # pending ones count
 
 
 def test_a_pending_control_adds_its_preregistered_test():
-    """From params.yaml's design: confirm_mixup and confirm_remix, the two controls that were
+    """From the committed analysis: confirm_mixup and confirm_remix, the two controls that were
     pending, each test mfw against their method at step ratio 100 (whether or not they are still
     pending today), and with the other studies' 9 top-1 tests the family holds the
     pre-registered 11."""
     from procrustean.config import load_params
 
     loaded = load_params(REPO / "params.yaml")
-    plan = confirmation.design(loaded)
+    plan = repo_analysis("confirmation")
     controls = ("confirm_mixup", "confirm_remix")
     others = tuple(s for s in plan.studies if s not in controls)
-    pending = confirmation.pending_tests(loaded, controls, others)
+    pending = preregistered.pending_tests(loaded, _tested(), controls, others)
     assert pending.claim.tolist() == [
         "MFW improves top-1 (mfw vs manifold_mixup)",
         "MFW improves top-1 (mfw vs remix)",

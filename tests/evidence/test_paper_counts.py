@@ -1,16 +1,20 @@
-"""The paper-count verdicts (report/paper_counts.py) on frames built so that the right answer is
-known: a study is judged only with its whole grid, pending tests count as p = 1 in Holm's
-family, one class that carries an effect is named, and a claim without its control says so."""
+"""The revised rule set (report/revised.py) as analyses/paper_counts.yaml uses it, on frames built
+so that the right answer is known: a study is judged only with its whole grid, pending tests
+count as p = 1 in Holm's family, one class that carries an effect is named, and a claim without
+its control says so."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pandas as pd
 import pytest
 
+from procrustean.analyses import Family
+from procrustean.config import load_params
 from procrustean.errors import UserError
-from procrustean.report import grid, stats
-from procrustean.report import paper_counts as pc
-from tests.helpers import REPO, resolved
+from procrustean.report import grid, plateau, revised, stats
+from tests.helpers import REPO, repo_analysis, resolved
 
 FAMILY = "fashion_mnist_5k-step-r100"
 
@@ -64,38 +68,60 @@ def flat_curves(runs: pd.DataFrame, last_decay: int = 28, epochs: int = 32) -> p
     return pd.DataFrame(rows)
 
 
-RECIPES = {s: (28, 100) for s in pc.STUDIES}
+AGAINST_BALANCED = "minor data go to the major classes more than under balance"
+OVERFIT_CONTROL = "over-fitting is induced by imbalance, not by few images alone"
+REPLACED = (  # registered rules that the revised ones replace here
+    "minor data are classified into the major classes early",  # a fixed 0.5: AGAINST_BALANCED
+    "over-fitting: minor classes generalise worse than they fit",  # no premise: OVERFIT_CONTROL
+)
+
+
+def family(name: str) -> Family:
+    """A family of the committed paper_counts analysis: A (accuracy) or C (mechanism)."""
+    return next(f for f in repo_analysis("paper_counts").families if f.name == name)
+
+
+def data(tables: dict, curves: dict, done: set[str]) -> revised.Data:
+    """What the paper_counts analysis reads: these runs and curves, ``done`` finished, each
+    study's plateau window at epoch 28 with 100 diagnostic images a class."""
+    analysis = repo_analysis("paper_counts")
+    return revised.Data(
+        params=load_params(REPO / "params.yaml"),
+        tables=tables,
+        curves=curves,
+        done=done,
+        controls=analysis.controls,
+        recipes={s: (28, 100) for s in analysis.studies},
+    )
 
 
 def judge(runs: pd.DataFrame) -> pd.DataFrame:
+    """Family A with counts_step's runs, the rest pending."""
     tables, curves = {"counts_step": runs}, {"counts_step": flat_curves(runs)}
-    return pc.accuracy_family(tables, curves, {"counts_step"}, RECIPES)
+    return revised.judge_family(data(tables, curves, {"counts_step"}), family("A")).frame
 
 
 def test_a_study_is_judged_when_it_leaves_pending_and_only_with_every_run(params):
     full = step_runs({c: 1.0 for c in range(10)})
     assert len(full) == 78
-    params["paper_counts"]["pending"] = list(pc.DESIGN)
-    assert pc.finished(resolved(params), {"counts_step": full}) == set()  # pending: not judged
-    params["paper_counts"]["pending"] = [s for s in pc.DESIGN if s != "counts_step"]
-    loaded = resolved(params)
-    assert pc.finished(loaded, {"counts_step": full}) == {"counts_step"}
+    loaded, analysis = resolved(params), repo_analysis("paper_counts")
+    everything = dataclasses.replace(analysis, pending=analysis.studies)
+    assert revised.finished(loaded, everything, {"counts_step": full}) == set()  # not judged
+    left = tuple(s for s in analysis.studies if s != "counts_step")
+    step = dataclasses.replace(analysis, pending=left)
+    assert revised.finished(loaded, step, {"counts_step": full}) == {"counts_step"}
     twice = pd.concat([full.iloc[:-1], full.iloc[:1]])  # 78 rows, one run missing
     for short in (full.iloc[:-1], twice):
-        with pytest.raises(UserError, match="counts_step is not pending but .* lacks 1 of its 78"):
-            pc.finished(loaded, {"counts_step": short})
-
-
-def test_the_design_block_must_name_the_registered_studies(params):
-    params["paper_counts"]["studies"] = ["counts_step"]
-    params["paper_counts"]["pending"] = []
-    with pytest.raises(UserError, match="paper_counts.studies must name the registered studies"):
-        pc.finished(resolved(params), {})
+        with pytest.raises(
+            UserError,
+            match="analyses/paper_counts.yaml: counts_step is not pending but .* lacks 1 of its 78",
+        ):
+            revised.finished(loaded, step, {"counts_step": short})
 
 
 def test_pending_tests_count_as_p_one_in_the_accuracy_family():
     table = judge(step_runs({c: 2.0 for c in range(5, 10)}))  # +2 on each minor class
-    assert len(table) == len(pc.ACCURACY) == 6
+    assert len(table) == len(family("A").tests) == 6
     top1 = table.iloc[0]
     assert top1.n == 39 and top1["mean"] == pytest.approx(1.0, abs=0.05)
     # Holm over six p-values, five of them 1: the tested one is multiplied by 6
@@ -116,22 +142,25 @@ def test_a_top1_verdict_that_one_class_carries_names_it():
 
 def test_mechanism_tests_wait_for_the_control_and_a_setting_without_one_says_so():
     runs = step_runs({c: 1.0 for c in range(10)}).assign(progress_gap=0.1)
-    frame = pc.mechanism_family(
-        {"counts_step": runs}, {"counts_step": flat_curves(runs)}, {"counts_step"}, RECIPES
-    )
-    claims_of = {c.name for c in pc.mechanism_claims()}
-    assert not claims_of & set(pc.REPLACED)  # the fixed 0.5 and the premise-free gap are gone
+    tables, curves = {"counts_step": runs}, {"counts_step": flat_curves(runs)}
+    judged = revised.judge_family(data(tables, curves, {"counts_step"}), family("C"))
+    frame = judged.frame
+    claims_of = {t.claim.name for t in judged.tests}
+    assert not claims_of & set(REPLACED)  # the fixed 0.5 and the premise-free gap are gone
+    assert {AGAINST_BALANCED, OVERFIT_CONTROL} <= claims_of
+    assert set(frame.study) == {"counts_step", "counts_exp", "counts_mid"}  # the family's
     step = frame[frame.study == "counts_step"].set_index("claim")
-    assert step.loc[pc.AGAINST_BALANCED.name].verdict.startswith("pending: counts_balanced")
-    assert step.loc[pc.OVERFIT_CONTROL].verdict.startswith("pending: counts_balanced")
+    assert step.loc[AGAINST_BALANCED].verdict.startswith("pending: counts_balanced")
+    assert step.loc[OVERFIT_CONTROL].verdict.startswith("pending: counts_balanced")
     mid = frame[frame.study == "counts_mid"].set_index("claim")
-    assert mid.loc[pc.AGAINST_BALANCED.name].verdict == pc.NO_CONTROL  # no 2k control, ever
+    assert mid.loc[AGAINST_BALANCED].verdict == revised.NO_CONTROL  # no 2k control, ever
+    assert frame[frame.study == "counts_exp"].verdict.str.startswith("pending: counts_exp").all()
     gap = step.loc["under-fitting: major classes are fit first"]
     assert gap.n == 39 and gap.verdict == "reproduced"  # 0.1 in every ce run
     # Holm over every test the design makes: the measured ones and the pending ones at p = 1;
     # the mid point's two control claims are not tests
     in_family = len(frame) - 2
-    p = frame.p.fillna(1.0).where(frame.verdict != pc.NO_CONTROL).dropna()
+    p = frame.p.fillna(1.0).where(frame.verdict != revised.NO_CONTROL).dropna()
     assert len(p) == in_family
     position = list(p.index).index(
         frame.index[(frame.study == "counts_step") & (frame.claim == gap.name)][0]
@@ -187,26 +216,33 @@ def judge_with_control(fit_minor: list[float]) -> pd.DataFrame:
         "counts_balanced": both[both.family.str.contains("balanced")],
     }
     frames = {s: curves[curves.setting.isin(t.setting)] for s, t in tables.items()}
-    frame = pc.mechanism_family(tables, frames, {"counts_step", "counts_balanced"}, RECIPES)
+    done = {"counts_step", "counts_balanced"}
+    frame = revised.judge_family(data(tables, frames, done), family("C")).frame
     return frame[frame.study == "counts_step"].set_index("claim")
 
 
 def test_over_fitting_is_judged_only_where_every_control_fits_its_classes():
     fits = judge_with_control([0.97])
-    assert fits.loc[pc.OVERFIT_CONTROL].premise == "6/6 controls fit"
-    assert fits.loc[pc.OVERFIT_CONTROL]["mean"] == pytest.approx(0.2)  # 0.3 - 0.1
-    assert fits.loc[pc.AGAINST_BALANCED.name]["mean"] == pytest.approx(0.5)  # 0.6 - 0.1
+    assert repo_analysis("paper_counts").controls["counts_step"] == "counts_balanced"
+    assert fits.loc[OVERFIT_CONTROL].premise == "6/6 controls fit"
+    assert fits.loc[OVERFIT_CONTROL]["mean"] == pytest.approx(0.2)  # 0.3 - 0.1
+    assert fits.loc[AGAINST_BALANCED]["mean"] == pytest.approx(0.5)  # 0.6 - 0.1
     one_short = judge_with_control([0.97, 0.97, 0.90])
-    assert one_short.loc[pc.OVERFIT_CONTROL].verdict == pc.PREMISE_FAILS.format(fit="4 of 6")
-    assert one_short.loc[pc.AGAINST_BALANCED.name].n == 6  # its rule needs no premise
+    assert one_short.loc[OVERFIT_CONTROL].verdict == revised.PREMISE_FAILS.format(fit="4 of 6")
+    assert one_short.loc[AGAINST_BALANCED].n == 6  # its rule needs no premise
 
 
 def test_the_curve_has_one_point_per_minor_count(params):
-    loaded = resolved(params)
+    loaded, analysis = resolved(params), repo_analysis("paper_counts")
     runs = step_runs({c: 1.0 for c in range(10)})
-    points = pc.curve(loaded, {"counts_step": runs}, {"counts_step"})
+    points = revised.curve(loaded, analysis, {"counts_step": runs}, {"counts_step"})
     assert list(points["minor images"]) == [5, 20, 50]
-    assert list(points.study) == list(pc.CURVE)
+    assert (
+        list(points.study)
+        == list(analysis.curve.studies)
+        == ["confirm", "counts_mid", "counts_step"]
+    )
+    assert set(points.setting) == {"-", FAMILY}  # step 100 where judged
     step = points.set_index("study").loc["counts_step"]
     assert step.pairs == 39 and step["top-1"].startswith("+1.00")
     assert points.set_index("study").loc["counts_mid", "top-1"] == "pending"
@@ -218,8 +254,11 @@ def test_the_sensitivity_table_names_each_group_and_each_left_out_class():
     runs["group_few"] = float("nan")  # a group the setting does not have: no column
     runs["bottom_classes"] = runs.subset.map({500: "5 6 7 8 9", 501: "5 6 7 8", 502: "6 9"})
     tables = {"counts_step": runs}
-    table = pc.accuracy_family(tables, {"counts_step": flat_curves(runs)}, {"counts_step"}, RECIPES)
-    text = pc.sensitivity_markdown(table, tables)
+    judged = revised.judge_family(
+        data(tables, {"counts_step": flat_curves(runs)}, {"counts_step"}), family("A")
+    )
+    text = revised.sensitivity_markdown([judged], tables)
+    assert "Holm's p with the new p in family A" in text.splitlines()[0]
     section = text.split("## counts_step: MFW improves top-1 (mfw vs ce)")[1].split("## ")[0]
     groups = [
         line
@@ -275,12 +314,12 @@ def test_the_plateau_file_shows_each_run_that_moved_and_where_the_window_lies(pa
     gone = (curves.setting == "fashion_mnist_5k_s502-step-r100") & (curves.seed == 12)
     curves = curves[~(gone & (curves.epoch == 30) & (curves.method == "ce"))]  # a hole
     tables, curves = {"counts_step": runs}, {"counts_step": curves}
-    table = pc.accuracy_family(tables, curves, {"counts_step"}, RECIPES)
-    assert table.iloc[0].plateaued == "76/78"
-    windows = pc.windows_of(resolved(params))
-    assert windows["counts_step"] == pc.plateau.Window(28, 100, 22)  # recipe counts
-    windows["counts_step"] = pc.plateau.Window(28, 100, None)  # a recipe without DRW
-    text = pc.plateau_markdown(table, curves, windows)
+    judged = revised.judge_family(data(tables, curves, {"counts_step"}), family("A"))
+    assert judged.frame.iloc[0].plateaued == "76/78"
+    windows = revised.windows_of(resolved(params), repo_analysis("paper_counts").studies)
+    assert windows["counts_step"] == plateau.Window(28, 100, 22)  # recipe counts
+    windows["counts_step"] = plateau.Window(28, 100, None)  # a recipe without DRW
+    text = revised.plateau_markdown([judged], curves, windows)
     section = text.split("## counts_step: mfw vs ce (fashion_mnist_5k-step-r100)")[1]
     section = section.split("## ")[0]
     shares = (
@@ -306,55 +345,64 @@ def test_the_plateau_window_text_places_the_drw_start_and_keeps_the_given_order(
     runs = step_runs({}, seeds=range(2))
     curves = flat_curves(runs)
     for drw, where in ((22, "before"), (28, "before"), (30, "inside"), (36, "after")):
-        window = pc.plateau.Window(28, 100, drw)
-        text = pc.plateau.section("## s", curves, ["mfw", "ce"], window)
+        window = plateau.Window(28, 100, drw)
+        text = plateau.section("## s", curves, ["mfw", "ce"], window)
         assert f"starts at epoch {drw}, {where} the window)" in text[1]
         assert text[1].endswith("12 of 12 runs plateaued: mfw 6/6, ce 6/6.")  # as given
         assert text[3] == "Every group of every run was flat."
         assert "ce - mfw, by epoch of the window" in text[4]  # base first: the last is the method
 
 
-@pytest.mark.parametrize(
-    ("verdict", "dagger", "shown"),
-    [
-        ("reproduced", False, "yes"),
-        ("reproduced", True, "yes\u2020"),
-        ("reproduced (decided by class 6)", False, "yes c6"),
-        ("not reproduced (interval includes 0)", False, "no"),
-        ("not reproduced after Holm's correction", False, "holm"),
-        ("not reproduced (interval on the opposite side)", False, "opp"),
-        (
-            "not reproduced (interval on the opposite side, not after Holm's correction)",
-            False,
-            "no",
-        ),
-        (
-            "pending: counts_exp has not finished; Holm's correction counts it as p = 1",
-            False,
-            "wait",
-        ),
-        ("premise fails (4 of 6 balanced control ce runs fit their classes)", False, "n/a"),
-        ("not tested in this setting (no balanced control)", False, "-"),
-    ],
-)
-def test_a_verdict_becomes_one_grid_mark(verdict, dagger, shown):
-    assert grid.mark(verdict, dagger) == shown
+VERDICTS = {  # one verdict text of each kind the rule sets write
+    "yes": "reproduced",
+    "decided": "reproduced (decided by class 6)",
+    "no": "not reproduced (interval includes 0)",
+    "holm": "not reproduced after Holm's correction",
+    "opposite": "not reproduced (interval on the opposite side)",
+    "opposite, not holm": (
+        "not reproduced (interval on the opposite side, not after Holm's correction)"
+    ),
+    "pending": "pending: counts_exp has not finished; Holm's correction counts it as p = 1",
+    "premise": "premise fails (4 of 6 balanced control ce runs fit their classes)",
+    "not tested": "not tested in this setting (no balanced control)",
+}
+
+
+def test_a_verdict_becomes_one_grid_mark():
+    """Each kind of verdict has its own mark (the committed grid pins their texts); a dagger
+    (the subset means cross the null) and a deciding class add to the verdict's mark; the
+    opposite side not confirmed by Holm's p reads as not reproduced; no test reads '-'."""
+    marks = {kind: grid.mark(text) for kind, text in VERDICTS.items()}
+    kinds = ("yes", "no", "holm", "opposite", "pending", "premise", "not tested")
+    assert len({marks[k] for k in kinds}) == len(kinds)
+    assert marks["not tested"] == "-"
+    assert marks["opposite, not holm"] == marks["no"]
+    assert marks["decided"].startswith(marks["yes"]) and "6" in marks["decided"]
+    assert marks["decided"] != marks["yes"]
+    dagger = grid.mark(VERDICTS["yes"], True)
+    assert dagger.startswith(marks["yes"]) and dagger != marks["yes"]
+    assert grid.mark(VERDICTS["no"], True) == marks["no"]  # only a reproduced verdict has one
+    assert (
+        grid.mark("not applicable (the balanced control's ce runs do not fit)") == marks["premise"]
+    )
 
 
 def test_the_grid_puts_each_study_under_its_image_counts(params):
     loaded = resolved(params)
     confirmed = pd.read_csv(REPO / "results/confirmation/verdicts.csv")
+    others = {"confirmation": (repo_analysis("confirmation"), confirmed)}
+    assert repo_analysis("paper_counts").grid_with == ("confirmation",)
     counted = pd.DataFrame(
         [
             {
                 "study": "counts_step",
                 "claim": "MFW improves top-1 (mfw vs ce)",
-                "verdict": "reproduced (decided by class 6)",
+                "verdict": VERDICTS["decided"],
             },
             {
                 "study": "counts_ldam_step",
                 "claim": "MFW improves top-1 (mfw_ldam_drw vs ldam_drw)",
-                "verdict": "not reproduced (interval includes 0)",
+                "verdict": VERDICTS["no"],
             },
             {
                 "study": "counts_mid",
@@ -363,20 +411,23 @@ def test_the_grid_puts_each_study_under_its_image_counts(params):
             },
         ]
     )
-    table = grid.grid_table(loaded, confirmed, counted)
+    table = grid.grid_table(loaded, others, counted)
     assert list(table.columns) == ["500/5", "500>5", "150/15", "150>15", "5k/50", "2k/20"]
-    assert table.loc["MFW improves top-1 over ce", "5k/50"] == "yes c6"
-    assert table.loc["MFW + LDAM-DRW improves on LDAM-DRW", "5k/50"] == "no"  # same setting
-    assert table.loc["MFW improves top-1 over ce", "2k/20"] == "wait"
-    assert table.loc["MFW + DRW improves on DRW", "500>5"] == "opp"  # from the committed verdicts
+    assert table.loc["MFW improves top-1 over ce", "5k/50"] == grid.mark(VERDICTS["decided"])
+    ldam = table.loc["MFW + LDAM-DRW improves on LDAM-DRW", "5k/50"]  # the same setting
+    assert ldam == grid.mark(VERDICTS["no"])
+    assert table.loc["MFW improves top-1 over ce", "2k/20"] == grid.mark(VERDICTS["pending"])
+    # from the committed verdicts: the opposite side at 500>5
+    assert table.loc["MFW + DRW improves on DRW", "500>5"] == grid.mark(VERDICTS["opposite"])
     assert table.loc["MFW improves the minor group (vs ce)", "500/5"] == "-"
-    lines = grid.grid_markdown(loaded, confirmed, counted).splitlines()
-    assert all(len(line) < 110 for line in lines[1:])  # the README's rows
-    assert "pending tests count as p = 1" in lines[0] and "wait: the study" in lines[0]
-    finished = counted.assign(verdict="not reproduced (interval includes 0)")
-    legend = grid.grid_markdown(loaded, confirmed, finished).splitlines()[0]
-    assert "pending" not in legend and "wait" not in legend  # the key says only what is true
-    assert "holm: the interval on the claimed side, but not Holm's p; opp:" in legend
-    waiting = confirmed.assign(verdict="pending: confirm has not finished")  # the other design
-    legend = grid.grid_markdown(loaded, waiting, finished).splitlines()[0]
-    assert "Holm's p (pending tests count as p = 1, so it may still fall)" in legend
+    lines = grid.grid_markdown(loaded, others, counted).splitlines()
+    rows = [line for line in lines if line.startswith("|")]
+    assert len(rows) == 2 + len(grid.ROWS)
+    assert "pending tests count as p = 1" in lines[0].lower()  # the key says only what is true
+    finished = counted.assign(verdict=VERDICTS["no"])
+    legend = grid.grid_markdown(loaded, others, finished).splitlines()[0]
+    assert "pending" not in legend.lower()
+    waiting = confirmed.assign(verdict="pending: confirm has not finished")  # the other analysis
+    others = {"confirmation": (repo_analysis("confirmation"), waiting)}
+    legend = grid.grid_markdown(loaded, others, finished).splitlines()[0]
+    assert "pending tests count as p = 1" in legend.lower()

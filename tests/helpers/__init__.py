@@ -3,6 +3,7 @@ argument lists for the smoke study's stages, and one training job (fixtures are 
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from procrustean.analyses import Analysis, load
 from procrustean.config import load_params, resolve_params
 from procrustean.data.split import run_split
 from procrustean.entries import Params
@@ -126,3 +128,18 @@ def job(params: dict, method: str, out: str, seed: int = 0, recipe: str = "smoke
         device="cpu",
         threads=1,
     )
+
+
+def write_analysis(folder: Path, name: str, analysis: dict) -> Path:
+    """Write ``analysis`` as ``folder``/analyses/``name``.yaml (a registered analysis)."""
+    path = folder / "analyses" / f"{name}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(analysis, sort_keys=False))
+    return path
+
+
+@functools.cache
+def repo_analysis(name: str) -> Analysis:
+    """The committed analysis ``analyses/<name>.yaml``, loaded against the committed params
+    (once a session)."""
+    return load(name, load_params(REPO / "params.yaml"), root=REPO)

@@ -74,6 +74,20 @@ def test_the_cross_field_rules_are_stage_code():
         assert PACKAGE / "params_rules.py" in stage_code_files(stage), stage
 
 
+def test_the_judge_stage_is_every_rule_sets_code_and_the_analysis_schema():
+    """One judge stage serves every analysis file: its code is both rule sets and the analysis
+    schema (whose defaults shape the verdicts), which no other stage's code holds."""
+    assert "judge" in STAGE_ENTRY and not {"verdicts", "paper-counts"} & set(STAGE_ENTRY)
+    schema = PACKAGE.parents[1] / "workflow/schemas/analysis.schema.yaml"
+    judge = stage_code_files("judge")
+    for module in ("analyses.py", "report/preregistered.py", "report/revised.py"):
+        assert PACKAGE / module in judge, module
+    assert schema in judge
+    assert not [
+        stage for stage in STAGE_ENTRY if stage != "judge" and schema in stage_code_files(stage)
+    ]
+
+
 def test_wings_are_packages_and_the_rule_names_them():
     for wing in NOT_STAGE_CODE:
         assert (PACKAGE / wing.removeprefix("procrustean.") / "__init__.py").is_file(), wing

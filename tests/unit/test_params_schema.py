@@ -185,77 +185,47 @@ def test_params_yaml_survives_dvcs_round_trip(tmp_path):
     assert changed == [(f"      p_max: {old}", "      p_max: 0.3")]
 
 
-CONFIRMATION = {
-    "studies": ["confirm", "confirm_ldam"],
-    "pending": [],
-    "pairs": 15,
-    "accuracy_tests": 11,
+OLD_BLOCKS = {  # the designs params.yaml held before they became files under analyses/
+    "confirmation": {"studies": ["confirm"], "pending": [], "pairs": 15, "accuracy_tests": 11},
+    "paper_counts": {"studies": ["counts_step"], "pending": []},
 }
-PAPER_COUNTS = {"studies": ["counts_step"], "pending": []}
 
 
-@pytest.mark.parametrize(
-    ("block", "design", "key", "value", "says"),
-    [
-        (
-            "confirmation",
-            CONFIRMATION,
-            "studies",
-            ["confirm", "nope"],
-            "confirmation.studies[1]: 'nope' is not a study",
-        ),
-        (
-            "confirmation",
-            CONFIRMATION,
-            "pending",
-            ["quick"],
-            "confirmation.pending[0]: 'quick' is not one of confirmation",
-        ),
-        (
-            "confirmation",
-            CONFIRMATION,
-            "pending",
-            ["confirm", "confirm_ldam"],
-            "every study of the design is pending",
-        ),
-        (
-            "paper_counts",
-            PAPER_COUNTS,
-            "studies",
-            ["counts_step", "nope"],
-            "paper_counts.studies[1]: 'nope' is not a study",
-        ),
-        (
-            "paper_counts",
-            PAPER_COUNTS,
-            "pending",
-            ["quick"],
-            "paper_counts.pending[0]: 'quick' is not one of paper_counts",
-        ),
-    ],
-)
-def test_a_design_names_only_its_own_studies(tmp_path, params, block, design, key, value, says):
-    params[block] = design | {key: value}
+@pytest.mark.parametrize("block", sorted(OLD_BLOCKS))
+def test_params_yaml_holds_no_design(tmp_path, params, block):
+    """The judging designs are analysis files now: a params.yaml that still holds one is refused
+    in one line naming the key, not read."""
+    params[block] = OLD_BLOCKS[block]
     write_params(tmp_path, params)
     proc = run_cli("validate", cwd=tmp_path)
-    assert proc.returncode == 2 and says in proc.stderr, proc.stderr
+    assert proc.returncode == 2 and f"'{block}' was unexpected" in proc.stderr, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize(
-    ("block", "stage"), [("confirmation", "verdicts"), ("paper_counts", "paper-counts")]
-)
-def test_a_design_is_data_and_may_be_absent(repo_params, block, stage):
+def test_an_analysis_is_a_file_and_may_be_absent(tmp_path, repo_params, monkeypatch):
+    """Each file under analyses/ is one judge stage in dvc.yaml; a folder without them has
+    none (and reads no verdicts); one that joins an analysis not registered is refused."""
+    from procrustean.analyses import load, load_all
     from procrustean.config import resolve_params
     from procrustean.engines import dvc_yaml
 
     loaded = resolve_params(copy.deepcopy(repo_params), "params.yaml", "params.yaml")
-    design = getattr(loaded, block)
-    assert design.finished == tuple(s for s in design.studies if s not in design.pending)
-    assert f"  {stage}:\n" in dvc_yaml.render(loaded)
-    without = copy.deepcopy(repo_params)
-    del without[block]
-    bare = resolve_params(without, "params.yaml", "params.yaml")
-    assert getattr(bare, block) is None and f"  {stage}:\n" not in dvc_yaml.render(bare)
-    if block == "confirmation":  # nor does paper-counts read the confirmation verdicts then
-        assert "results/confirmation" not in dvc_yaml.render(bare)
+    monkeypatch.chdir(REPO)
+    found = load_all(loaded)
+    assert [a.name for a in found] == ["confirmation", "fit_regime", "paper_counts"]
+    rendered = dvc_yaml.render(loaded)
+    for analysis in found:
+        assert analysis.finished == tuple(s for s in analysis.studies if s not in analysis.pending)
+        assert f"  judge-{analysis.name}:\n" in rendered
+    monkeypatch.chdir(tmp_path)  # no analyses/ folder
+    assert load_all(loaded) == []
+    bare = dvc_yaml.render(loaded)
+    assert "judge" not in bare and "results/confirmation" not in bare
+    (tmp_path / "analyses").mkdir()
+    shutil.copy(REPO / "analyses/paper_counts.yaml", tmp_path / "analyses")
+    with pytest.raises(UserError) as refused:  # its grid joins confirmation, not registered here
+        load("paper_counts", loaded)
+    assert str(refused.value).startswith("analyses/paper_counts.yaml: grid_with[0]: 'confirmation'")
+    shutil.copy(REPO / "analyses/confirmation.yaml", tmp_path / "analyses")
+    rendered = dvc_yaml.render(loaded)
+    assert "  judge-confirmation:\n" in rendered and "  judge-paper_counts:\n" in rendered

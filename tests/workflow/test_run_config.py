@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+from procrustean import verdict_files
+from procrustean.analyses import names
 from procrustean.checks.freshness import stage_key, study_stages
-from procrustean.config import load_params
 from procrustean.engines.run_config import study_keys, write_run_configs
 from procrustean.entries import Params
 from procrustean.provenance import stage_code_hashes
 from procrustean.stage_params import train_params
 from procrustean.ui.cli import main
-from tests.helpers import REPO, resolved, write_params
+from tests.helpers import REPO, repo_analysis, resolved, write_params
 
 ROOT = "results/smoke/config"
 TRAIN_CE = f"{ROOT}/train/synthetic/ce.json"
@@ -161,26 +162,35 @@ def test_every_study_has_its_stage_groups_in_dvc_yaml():
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
     studies = list(yaml.safe_load((REPO / "params.yaml").read_text())["studies"])
     groups = [f"{kind}-{s}" for s in studies for kind in ("split", "train", "evaluate")]
-    designs = ["verdicts", "paper-counts"]  # params.yaml's confirmation and paper_counts blocks
+    designs = [verdict_files.judge_name(n) for n in names(REPO)]  # one per analyses/*.yaml
+    assert designs == ["judge-confirmation", "judge-fit_regime", "judge-paper_counts"]
     assert sorted(stages) == sorted(["run-config", "report", *designs, *groups])
-    from procrustean import verdict_files
-    from procrustean.report import confirmation
-
-    verdicts = stages["verdicts"]
-    tables = verdict_files.input_tables(
-        confirmation.design(load_params(REPO / "params.yaml")).finished
+    for name in names(REPO):
+        analysis = repo_analysis(name)
+        judge = stages[verdict_files.judge_name(name)]
+        reads = [analysis.path, *verdict_files.inputs(analysis)]
+        assert judge["deps"][: len(reads)] == reads
+        outs = [next(iter(o)) for o in judge["outs"]]
+        assert outs == [
+            *verdict_files.outputs(analysis),
+            verdict_files.outputs(analysis)[0] + ".prov.json",
+        ]
+    confirmed = repo_analysis("confirmation")  # its finished studies' tables
+    tables = verdict_files.input_tables(confirmed.finished)
+    assert verdict_files.inputs(confirmed) == tables
+    assert stages["judge-confirmation"]["deps"][1 : len(tables) + 1] == tables
+    counted = repo_analysis("paper_counts")  # its finished studies' tables (confirm's too), then
+    reads = verdict_files.inputs(counted)  # the confirmation verdicts its grid joins
+    assert (
+        reads[-1] == verdict_files.long_path("confirmation") == "results/confirmation/verdicts.csv"
     )
-    assert verdicts["deps"][: len(tables)] == tables
-    outs = [next(iter(o)) for o in verdicts["outs"]]
-    assert outs[: len(verdict_files.OUTPUTS)] == list(verdict_files.OUTPUTS)
-    counted = stages["paper-counts"]  # the finished studies' tables, confirm's, the verdicts
-    params = load_params(REPO / "params.yaml")
-    reads = verdict_files.paper_counts_inputs(params.paper_counts.finished)
-    assert counted["deps"][: len(reads)] == reads and reads[-1] == verdict_files.OUTPUTS[2]
-    outs = [next(iter(o)) for o in counted["outs"]]
-    assert outs[: len(verdict_files.PAPER_COUNTS_OUTPUTS)] == list(
-        verdict_files.PAPER_COUNTS_OUTPUTS
-    )
+    assert reads[:-1] == verdict_files.input_tables(counted.finished)
+    assert "results/confirm/tables/runs.csv" in reads  # the curve's 5-image point
+    outs = [next(iter(o)) for o in stages["judge-paper_counts"]["outs"]]
+    assert outs[-2:] == [
+        "results/paper_counts/grid.md",
+        "results/paper_counts/verdicts.md.prov.json",
+    ]
     for study in studies:
         for kind in ("split", "train", "evaluate"):
             matrix = stages[f"{kind}-{study}"]["matrix"]
@@ -192,7 +202,7 @@ def test_every_study_has_its_stage_groups_in_dvc_yaml():
 
 def test_dvc_yaml_is_generated_whole_from_the_studies_and_the_code(tmp_path, params):
     """The committed dvc.yaml is what the generator writes; a study added in params.yaml alone,
-    a hand edit, or a verdicts input the generator would not write is refused with the command
+    a hand edit, or a judge input the generator would not write is refused with the command
     that regenerates the file, which then holds the new study's groups."""
     from procrustean.engines import dvc_yaml
     from procrustean.errors import UserError
@@ -221,21 +231,24 @@ def test_dvc_yaml_is_generated_whole_from_the_studies_and_the_code(tmp_path, par
         dvc_yaml.check(resolved(committed), str(target))
 
 
-def test_the_verdicts_stage_reads_the_judged_studies_and_its_own_code():
-    """dvc.yaml's verdicts deps are the judged studies' tables, then every file of the verdicts'
-    stage code (what its provenance record hashes), so DVC and the content rule agree."""
-    from procrustean import verdict_files
-    from procrustean.report import confirmation
-
-    verdicts = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]["verdicts"]
-    plan = confirmation.design(load_params(REPO / "params.yaml"))
-    tables = verdict_files.input_tables(plan.finished)
-    assert verdicts["deps"] == [*tables, *sorted(stage_code_hashes("verdicts"))]
-    assert "results/confirm_drw/tables/runs.csv" in tables  # finished, so judged
+@pytest.mark.parametrize("name", ["confirmation", "fit_regime", "paper_counts"])
+def test_each_judge_stage_reads_its_file_its_studies_and_its_own_code(name):
+    """dvc.yaml's judge-NAME deps are the analysis file, its finished studies' tables (and the
+    verdicts its grid joins), then every file of the judge stage's code (what its provenance
+    record hashes: the analysis schema too), so DVC and the content rule agree."""
+    judge = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"][f"judge-{name}"]
+    plan = repo_analysis(name)
+    reads = verdict_files.inputs(plan)
+    code = sorted(stage_code_hashes("judge"))
+    assert judge["deps"] == [f"analyses/{name}.yaml", *reads, *code]
+    assert "workflow/schemas/analysis.schema.yaml" in code
+    assert judge["cmd"] == f"scripts/procrustean --params params.yaml judge {name}"
     for study in plan.finished:
-        assert f"results/{study}/tables/runs.csv" in tables
+        assert f"results/{study}/tables/runs.csv" in reads
     for study in plan.pending:  # not finished: not read
-        assert not any(f"results/{study}/" in t for t in tables)
+        assert not any(f"results/{study}/" in t for t in reads)
+    if name == "confirmation":
+        assert "results/confirm_drw/tables/runs.csv" in reads  # finished, so judged
 
 
 @pytest.mark.skipif(not (REPO / ".git").exists(), reason="DVC runs only inside a git checkout")
