@@ -13,7 +13,8 @@ import pytest
 from procrustean.analyses import Family
 from procrustean.config import load_params
 from procrustean.errors import UserError
-from procrustean.report import grid, plateau, revised, stats
+from procrustean.report import family as core
+from procrustean.report import grid, plateau, revised, sensitivity, stats, views
 from tests.helpers import REPO, repo_analysis, resolved
 
 FAMILY = "fashion_mnist_5k-step-r100"
@@ -81,11 +82,11 @@ def family(name: str) -> Family:
     return next(f for f in repo_analysis("paper_counts").families if f.name == name)
 
 
-def data(tables: dict, curves: dict, done: set[str]) -> revised.Data:
+def data(tables: dict, curves: dict, done: set[str]) -> core.Data:
     """What the paper_counts analysis reads: these runs and curves, ``done`` finished, each
     study's plateau window at epoch 28 with 100 diagnostic images a class."""
     analysis = repo_analysis("paper_counts")
-    return revised.Data(
+    return core.Data(
         params=load_params(REPO / "params.yaml"),
         tables=tables,
         curves=curves,
@@ -153,14 +154,14 @@ def test_mechanism_tests_wait_for_the_control_and_a_setting_without_one_says_so(
     assert step.loc[AGAINST_BALANCED].verdict.startswith("pending: counts_balanced")
     assert step.loc[OVERFIT_CONTROL].verdict.startswith("pending: counts_balanced")
     mid = frame[frame.study == "counts_mid"].set_index("claim")
-    assert mid.loc[AGAINST_BALANCED].verdict == revised.NO_CONTROL  # no 2k control, ever
+    assert mid.loc[AGAINST_BALANCED].verdict == core.NO_CONTROL  # no 2k control, ever
     assert frame[frame.study == "counts_exp"].verdict.str.startswith("pending: counts_exp").all()
     gap = step.loc["under-fitting: major classes are fit first"]
     assert gap.n == 39 and gap.verdict == "reproduced"  # 0.1 in every ce run
     # Holm over every test the design makes: the measured ones and the pending ones at p = 1;
     # the mid point's two control claims are not tests
     in_family = len(frame) - 2
-    p = frame.p.fillna(1.0).where(frame.verdict != revised.NO_CONTROL).dropna()
+    p = frame.p.fillna(1.0).where(frame.verdict != core.NO_CONTROL).dropna()
     assert len(p) == in_family
     position = list(p.index).index(
         frame.index[(frame.study == "counts_step") & (frame.claim == gap.name)][0]
@@ -228,14 +229,14 @@ def test_over_fitting_is_judged_only_where_every_control_fits_its_classes():
     assert fits.loc[OVERFIT_CONTROL]["mean"] == pytest.approx(0.2)  # 0.3 - 0.1
     assert fits.loc[AGAINST_BALANCED]["mean"] == pytest.approx(0.5)  # 0.6 - 0.1
     one_short = judge_with_control([0.97, 0.97, 0.90])
-    assert one_short.loc[OVERFIT_CONTROL].verdict == revised.PREMISE_FAILS.format(fit="4 of 6")
+    assert one_short.loc[OVERFIT_CONTROL].verdict == core.PREMISE_FAILS.format(fit="4 of 6")
     assert one_short.loc[AGAINST_BALANCED].n == 6  # its rule needs no premise
 
 
 def test_the_curve_has_one_point_per_minor_count(params):
     loaded, analysis = resolved(params), repo_analysis("paper_counts")
     runs = step_runs({c: 1.0 for c in range(10)})
-    points = revised.curve(loaded, analysis, {"counts_step": runs}, {"counts_step"})
+    points = views.curve(loaded, analysis, {"counts_step": runs}, {"counts_step"})
     assert list(points["minor images"]) == [5, 20, 50]
     assert (
         list(points.study)
@@ -257,7 +258,7 @@ def test_the_sensitivity_table_names_each_group_and_each_left_out_class():
     judged = revised.judge_family(
         data(tables, {"counts_step": flat_curves(runs)}, {"counts_step"}), family("A")
     )
-    text = revised.sensitivity_markdown([judged], tables)
+    text = sensitivity.sensitivity_markdown([judged], tables)
     assert "Holm's p with the new p in family A" in text.splitlines()[0]
     section = text.split("## counts_step: MFW improves top-1 (mfw vs ce)")[1].split("## ")[0]
     groups = [
@@ -319,7 +320,7 @@ def test_the_plateau_file_shows_each_run_that_moved_and_where_the_window_lies(pa
     windows = revised.windows_of(resolved(params), repo_analysis("paper_counts").studies)
     assert windows["counts_step"] == plateau.Window(28, 100, 22)  # recipe counts
     windows["counts_step"] = plateau.Window(28, 100, None)  # a recipe without DRW
-    text = revised.plateau_markdown([judged], curves, windows)
+    text = views.plateau_markdown([judged], curves, windows)
     section = text.split("## counts_step: mfw vs ce (fashion_mnist_5k-step-r100)")[1]
     section = section.split("## ")[0]
     shares = (

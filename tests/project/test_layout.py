@@ -80,7 +80,13 @@ def test_the_judge_stage_is_every_rule_sets_code_and_the_analysis_schema():
     assert "judge" in STAGE_ENTRY and not {"verdicts", "paper-counts"} & set(STAGE_ENTRY)
     schema = PACKAGE.parents[1] / "workflow/schemas/analysis.schema.yaml"
     judge = stage_code_files("judge")
-    for module in ("analyses.py", "report/preregistered.py", "report/revised.py"):
+    for module in (
+        "analyses.py",
+        "report/preregistered.py",
+        "report/revised.py",
+        "report/family.py",
+        "report/sensitivity.py",
+    ):
         assert PACKAGE / module in judge, module
     assert schema in judge
     assert not [
