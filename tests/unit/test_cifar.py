@@ -184,6 +184,7 @@ def cifar_workdir(tmp_path, monkeypatch, repo_params) -> Path:
     return work
 
 
+@pytest.mark.heavy
 def test_cifar_pipeline_on_fixture_archives(cifar_workdir):
     """split -> train -> evaluate -> report of the paper study, through torchvision's loader."""
     from procrustean.config import load_params, study_runs, study_settings

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from procrustean.engines.placement import (
     GPUS_ENV,
     LOCK_DIR_ENV,
@@ -81,6 +83,7 @@ def test_concurrent_runs_get_their_own_slots(tmp_path):
             p.wait(10)
 
 
+@pytest.mark.heavy
 def test_train_places_itself_and_says_where(workdir, params, tmp_path):  # noqa: F811
     params["recipes"]["smoke"]["epochs"] = 1
     params["recipes"]["smoke"]["resources"] = {"runs_per_gpu": 2}

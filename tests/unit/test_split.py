@@ -36,6 +36,7 @@ def split(tmp_path, dataset, profile, ratio, name, study="quick"):
     return out, summary
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("profile", ["exp", "step"])
 def test_fashion_mnist_split_twice_identical(tmp_path, profile):
     require_fashion_mnist()
@@ -82,6 +83,7 @@ def test_cli_bad_ratio(tmp_path, ratio):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.heavy
 def test_class_order_moves_the_counts_and_is_written_only_when_set(tmp_path, params):
     """A split with a class order assigns the profile's counts to the classes in that order and
     says so; one without the key keeps the bytes it always had (no class_order written)."""

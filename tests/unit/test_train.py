@@ -30,6 +30,7 @@ def test_learning_rate_schedule(params):
     assert learning_rate(recipe, 199) == pytest.approx(0.00001)
 
 
+@pytest.mark.heavy
 def test_every_method_trains_one_epoch(workdir, params):
     params["recipes"]["smoke"]["epochs"] = 1
     for method in params["methods"]:
@@ -42,6 +43,7 @@ def test_every_method_trains_one_epoch(workdir, params):
         assert not Path(f"runs/{method}/model.pt.resume.pt").exists()
 
 
+@pytest.mark.heavy
 def test_ce_learns_well_above_chance(workdir, params):
     params["recipes"]["smoke"].update(epochs=6, lr_decays=[[5, 0.1]], drw_epoch=5)
     params["datasets"]["synthetic"]["max_per_class"] = 200
@@ -100,6 +102,7 @@ def _train_cmd(out: str) -> list[str]:
     ]
 
 
+@pytest.mark.heavy
 def test_sigkill_mid_epoch_then_resume_is_byte_identical(workdir, params):
     params["recipes"]["smoke"]["epochs"] = 4
     params["datasets"]["synthetic"]["max_per_class"] = 600  # a few seconds per epoch
