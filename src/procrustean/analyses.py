@@ -244,8 +244,120 @@ def _check_tests(path: Path, data: dict, params: Params) -> None:
                         f"study {study} has no balanced control; name one under controls: "
                         f"({study}: CONTROL_STUDY) or drop against:",
                     )
-            if not revised:
+            if revised:
+                _check_revised(path, key, test)
+            else:
                 _check_methods(path, key, test, every, "any of its studies")
+
+
+REVISED_ONLY_SINGLE = ("overfit_excess", "minor_to_major")  # what the revised rules replaced
+
+
+def _check_revised(path: Path, key: str, test: dict) -> None:
+    """What the revised rules can measure: the balanced control pairs ce runs (the control
+    studies train ce), and two preregistered readings are replaced by their controlled ones."""
+    if test["measure"] in REVISED_ONLY_SINGLE:
+        better = (
+            "overfit_gap with against: balanced"
+            if test["measure"] == "overfit_excess"
+            else ("to_major with against: balanced")
+        )
+        raise _refuse(
+            path,
+            f"{key}.measure",
+            f"'{test['measure']}' is a preregistered reading the revised rules replace; use {better}",
+        )
+    if "against" in test and test["method"] != "ce":
+        raise _refuse(
+            path,
+            f"{key}.method",
+            "against: balanced compares ce runs with the control's ce runs; use method: ce",
+        )
+
+
+def _check_controls(path: Path, data: dict, params: Params) -> None:
+    """A control is a balanced study of ce on the same datasets and seeds as its study."""
+    for study, control in data["controls"].items():
+        mine, theirs = params.study(study), params.study(control)
+        problem = ""
+        if set(theirs.profiles) != {"balanced"}:
+            problem = f"'{control}' is not balanced (profiles {list(theirs.profiles)})"
+        elif "ce" not in theirs.methods:
+            problem = f"'{control}' trains no ce"
+        elif not set(mine.datasets) <= set(theirs.datasets):
+            problem = f"'{control}' lacks datasets of {study}"
+        elif not set(mine.seeds) <= set(theirs.seeds):
+            problem = f"'{control}' lacks seeds of {study}"
+        if problem:
+            raise _refuse(
+                path,
+                f"controls.{study}",
+                f"{problem}; a control is the balanced profile, ce, on the study's datasets and "
+                "seeds",
+            )
+
+
+def _check_claims(path: Path, analysis: Analysis) -> None:
+    """No two tests of an analysis carry one claim name in one study (their rows would be one)."""
+    from procrustean.measures import claim_name
+
+    seen: dict[tuple[str, str], str] = {}
+    for k, family in enumerate(analysis.families):
+        for test in family.tests:
+            where = (test.study or "", claim_name(test))
+            if where in seen:
+                raise _refuse(
+                    path,
+                    f"families[{k}]",
+                    f"two tests are named '{where[1]}'"
+                    + (f" in study {where[0]}" if where[0] else "")
+                    + f" (also in family {seen[where]}); give one a claim: name",
+                )
+            seen[where] = family.name
+
+
+def _check_curve(path: Path, data: dict, params: Params) -> None:
+    """The curve's methods ran in each of its studies, and each has its setting."""
+    curve = data.get("curve")
+    if not curve:
+        return
+    profile, ratio = curve["setting"].split("-r")
+    for i, study in enumerate(curve["studies"]):
+        spec = params.study(study)
+        for role in ("method", "base"):
+            if curve[role] not in spec.methods:
+                raise _refuse(
+                    path,
+                    f"curve.{role}",
+                    f"'{curve[role]}' did not run in curve study {study}; fix the name or the study",
+                )
+        if profile not in spec.profiles or int(ratio) not in spec.ratios:
+            raise _refuse(
+                path,
+                f"curve.studies[{i}]",
+                f"{study} has no {curve['setting']} setting (profiles {list(spec.profiles)}, "
+                f"ratios {list(spec.ratios)}); fix the curve's setting or drop the study",
+            )
+
+
+def _check_readme(path: Path, data: dict) -> None:
+    for i, row in enumerate(data["readme"]):
+        study = row.get("study")
+        if study is not None and study not in data["studies"]:
+            raise _refuse(
+                path, f"readme[{i}].study", f"'{study}' is not one of its studies; fix the name"
+            )
+
+
+def _joined(name: str, root: Path, path: tuple[str, ...] = ()) -> None:
+    """Refuse a cycle of grid_with between analysis files."""
+    if name in path:
+        cycle = " -> ".join((*path, name))
+        raise UserError(f"{analysis_path(path[0])}: grid_with: a cycle ({cycle}); remove one")
+    file = root / analysis_path(name)
+    data = yaml.safe_load(file.read_text()) if file.is_file() else None
+    for other in (data or {}).get("grid_with", []) if isinstance(data, dict) else []:
+        _joined(other, root, (*path, name))
 
 
 def _check_methods(path: Path, key: str, test: dict, methods, where: str) -> None:
@@ -318,7 +430,13 @@ def load(name: str, params: Params, root: Path = Path(".")) -> Analysis:
     _check_studies(path, data, params)
     _check_tests(path, data, params)
     _check_grid(path, data, name, root)
-    return _typed(name, path, data)
+    _joined(name, root)
+    _check_controls(path, data, params)
+    _check_curve(path, data, params)
+    _check_readme(path, data)
+    analysis = _typed(name, path, data)
+    _check_claims(path, analysis)
+    return analysis
 
 
 def load_all(params: Params, root: Path = Path(".")) -> list[Analysis]:

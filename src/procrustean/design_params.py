@@ -12,6 +12,8 @@ from __future__ import annotations
 from procrustean.analyses import Analysis, load
 from procrustean.entries import Params
 
+PRESENTATION = ("readme",)  # keys of an analysis file that change no verdict
+
 
 def _entries(params: Params, studies: tuple[str, ...], also_datasets_of=()) -> dict:
     """The recipe and dataset entries the tables of ``studies`` read (recipes: the last decay,
@@ -34,7 +36,7 @@ def judge_params(params: Params, analysis: Analysis) -> dict:
     analyses its grid joins, whose column heads name their image counts)."""
     joined = tuple(s for other in analysis.grid_with for s in load(other, params).studies)
     return {
-        "analysis": analysis.resolved,
+        "analysis": {k: v for k, v in analysis.resolved.items() if k not in PRESENTATION},
         "finished": list(analysis.finished),
         "studies": {s: params.study(s).record()[s] for s in analysis.studies},
         **_entries(params, analysis.studies, joined),

@@ -127,3 +127,13 @@ def texts(test) -> tuple[str, str] | None:
     """(claim, measure) of a test, or None where its measure cannot be read that way."""
     measure = test["measure"] if isinstance(test, dict) else test.measure
     return getattr(CATALOGUE[measure], reading(test))
+
+
+def claim_name(test) -> str:
+    """The name a test's rows carry: its ``claim:``, else the catalogue's for its reading."""
+    named = test.get("claim") if isinstance(test, dict) else test.claim
+    if named:
+        return named
+    method = test["method"] if isinstance(test, dict) else test.method
+    base = test.get("base") if isinstance(test, dict) else test.base
+    return texts(test)[0].format(method=method, base=base)  # type: ignore[index]

@@ -64,6 +64,7 @@ def regime_path(name: str) -> str:
 
 
 def inputs(analysis: Analysis) -> list[str]:
-    """What judging the analysis reads: its finished studies' tables and the long verdicts of
-    the analyses its grid joins."""
-    return [*input_tables(analysis.finished), *(long_path(a) for a in analysis.grid_with)]
+    """What judging the analysis reads: its file, its finished studies' tables and the long
+    verdicts of the analyses its grid joins."""
+    joined = (long_path(a) for a in analysis.grid_with)
+    return [analysis.path, *input_tables(analysis.finished), *joined]

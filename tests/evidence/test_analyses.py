@@ -114,6 +114,52 @@ BAD = {
         _analysis(families=[{"name": "mine", "tests": [dict(QUICK_TEST, side="both")]}]),
         "analyses/bad.yaml: families[0].tests[0].side: 'both' is not one of ['greater', 'less']",
     ),
+    "two tests with one name": (
+        _analysis(families=[{"name": "mine", "tests": [dict(QUICK_TEST), dict(QUICK_TEST)]}]),
+        "analyses/bad.yaml: families[0]: two tests are named 'MFW improves top-1 (mfw vs ce)' "
+        "in study quick",
+    ),
+    "a preregistered reading under the revised rules": (
+        _analysis(
+            families=[
+                {
+                    "name": "mine",
+                    "tests": [
+                        {
+                            "study": "quick",
+                            "method": "ce",
+                            "measure": "overfit_excess",
+                            "side": "greater",
+                        }
+                    ],
+                }
+            ]
+        ),
+        "measure: 'overfit_excess' is a preregistered reading the revised rules replace",
+    ),
+    "a control test of another method than ce": (
+        _analysis(
+            families=[
+                {
+                    "name": "mine",
+                    "studies": ["quick"],
+                    "tests": [
+                        {
+                            "method": "mfw",
+                            "measure": "to_major",
+                            "against": "balanced",
+                            "side": "greater",
+                        }
+                    ],
+                }
+            ]
+        ),
+        "method: against: balanced compares ce runs with the control's ce runs; use method: ce",
+    ),
+    "a control that is not balanced": (
+        _analysis(studies=["quick", "smoke"], controls={"quick": "smoke"}),
+        "analyses/bad.yaml: controls.quick: 'smoke' is not balanced",
+    ),
     "a pending study that is not one of its studies": (
         _analysis(pending=["quick_more"]),
         "analyses/bad.yaml: pending[0]: 'quick_more' is not one of its studies",
@@ -162,3 +208,30 @@ def test_every_registered_analysis_loads_and_names_its_rule_set():
     for analysis in found:
         assert analysis.rules in ("preregistered", "revised")
         assert set(analysis.pending) <= set(analysis.studies)
+
+
+def test_a_cycle_of_grids_is_refused_in_one_line(folder: Path):
+    _write(folder, "one", _analysis(grid_with=["two"]))
+    _write(folder, "two", _analysis(grid_with=["one"]))
+    proc = run_cli("judge", "one", cwd=folder)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "procrustean judge: error: analyses/one.yaml: grid_with: a cycle (one -> two -> one); "
+        "remove one"
+    )
+    assert not (folder / "results/one").exists()
+
+
+def test_a_preregistered_analysis_with_every_study_pending_says_so(folder: Path):
+    content = _analysis(
+        rules="preregistered",
+        pending=["quick"],
+        families=[
+            {"name": "accuracy", "tests": [{k: v for k, v in QUICK_TEST.items() if k != "study"}]}
+        ],
+    )
+    _write(folder, "early", content)
+    proc = run_cli("judge", "early", cwd=folder)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "analyses/early.yaml: every study is pending" in proc.stderr
+    assert not (folder / "results/early").exists()

@@ -222,6 +222,7 @@ def test_the_cli_writes_the_verdicts_with_provenance(tmp_path, params):
     assert "| synthetic-step-r10, mfw_uniform |" in (out / "early_errors.md").read_text()
     prov = json.loads((out / "verdicts.md.prov.json").read_text())
     assert prov["stage"] == "judge" and set(prov["inputs"]) == {
+        "analyses/confirmation.yaml",  # the file itself: an edit of it re-judges
         verdict_files.runs_path("smoke"),
         verdict_files.runs_path("other"),
         verdict_files.curves_path("smoke"),

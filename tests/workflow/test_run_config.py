@@ -168,7 +168,7 @@ def test_every_study_has_its_stage_groups_in_dvc_yaml():
     for name in names(REPO):
         analysis = repo_analysis(name)
         judge = stages[verdict_files.judge_name(name)]
-        reads = [analysis.path, *verdict_files.inputs(analysis)]
+        reads = verdict_files.inputs(analysis)  # its file first
         assert judge["deps"][: len(reads)] == reads
         outs = [next(iter(o)) for o in judge["outs"]]
         assert outs == [
@@ -177,14 +177,14 @@ def test_every_study_has_its_stage_groups_in_dvc_yaml():
         ]
     confirmed = repo_analysis("confirmation")  # its finished studies' tables
     tables = verdict_files.input_tables(confirmed.finished)
-    assert verdict_files.inputs(confirmed) == tables
+    assert verdict_files.inputs(confirmed) == [confirmed.path, *tables]
     assert stages["judge-confirmation"]["deps"][1 : len(tables) + 1] == tables
     counted = repo_analysis("paper_counts")  # its finished studies' tables (confirm's too), then
     reads = verdict_files.inputs(counted)  # the confirmation verdicts its grid joins
     assert (
         reads[-1] == verdict_files.long_path("confirmation") == "results/confirmation/verdicts.csv"
     )
-    assert reads[:-1] == verdict_files.input_tables(counted.finished)
+    assert reads[1:-1] == verdict_files.input_tables(counted.finished)
     assert "results/confirm/tables/runs.csv" in reads  # the curve's 5-image point
     outs = [next(iter(o)) for o in stages["judge-paper_counts"]["outs"]]
     assert outs[-2:] == [
@@ -240,7 +240,8 @@ def test_each_judge_stage_reads_its_file_its_studies_and_its_own_code(name):
     plan = repo_analysis(name)
     reads = verdict_files.inputs(plan)
     code = sorted(stage_code_hashes("judge"))
-    assert judge["deps"] == [f"analyses/{name}.yaml", *reads, *code]
+    assert reads[0] == f"analyses/{name}.yaml"  # its file: the content rule hashes it too
+    assert judge["deps"] == [*reads, *code]
     assert "workflow/schemas/analysis.schema.yaml" in code
     assert judge["cmd"] == f"scripts/procrustean --params params.yaml judge {name}"
     for study in plan.finished:

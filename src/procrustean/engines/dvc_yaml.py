@@ -232,7 +232,7 @@ def render_judge(params: Params, analysis: Analysis) -> str:
     (procrustean.design_params), its file, the tables it reads and its code."""
     code = sorted(stage_code_hashes("judge"))
     outs = verdict_files.outputs(analysis)
-    deps = [analysis.path, *verdict_files.inputs(analysis), *code]
+    deps = [*verdict_files.inputs(analysis), *code]  # its file first
     return (
         f"  {judge_name(analysis.name)}:\n    cmd: {CLI} judge {analysis.name}\n"
         f"    params:\n{_deps(dvc_params(params, analysis), 6)}"

@@ -40,7 +40,7 @@ def stage_files(params: Params) -> dict[str, Files]:
             stages[name] = (deps, [*stage.outputs, stage.record])
     for analysis in load_all(params):
         outs = verdict_files.outputs(analysis)
-        deps = [analysis.path, *verdict_files.inputs(analysis)]
+        deps = verdict_files.inputs(analysis)  # its file first
         stages[judge_name(analysis.name)] = (deps, [*outs, outs[0] + PROV])
     return stages
 

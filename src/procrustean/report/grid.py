@@ -13,7 +13,7 @@ from procrustean.analyses import Analysis
 from procrustean.entries import Params
 from procrustean.report.measures import analysis_claims
 
-Without = dict[tuple[str, str], dict[str, str]]  # (study, claim) -> class -> verdict without it
+Without = dict[tuple[str, str, str], dict[str, str]]  # (study, setting, claim) -> class -> verdict
 
 # The paper's claim as the grid names it, and the verdict rows (either rule set) that test it.
 ROWS: dict[str, tuple[str, ...]] = {
@@ -55,12 +55,18 @@ def legend(pending: bool) -> str:
     as p = 1."""
     holm = " Pending tests count as p = 1, so a verdict may still fall." if pending else ""
     return (
-        "A cell is the verdict of the claim in that setting: yes (the 95% interval on the claimed "
-        "side, Holm's p < 0.05, every subset's mean on the claimed side); 'not over subsets': the "
-        "interval over the 3 subset means includes the null; not confirmed: the interval "
-        "includes it; opposite: the interval lies on the other side; 'without k': the verdict "
-        "with class k left out, where that changes it." + holm + " Column heads are the "
-        "training images a class: a/b step (majors a, minors b), a>b exp (a down to b)."
+        "A cell is the verdict of the claim in that setting. yes: the 95% interval on the "
+        "claimed side, Holm's p < 0.05, every subset's mean on the claimed side; yes, not over "
+        "subsets: so, but the interval over the 3 subset means includes the null; not after "
+        "Holm: the interval on the claimed side, Holm's p not; no, a subset disagrees: a "
+        "subset's mean on the other side; not confirmed: the interval includes the null; "
+        "opposite: the interval on the other side (opposite, not after Holm: Holm's p not); "
+        "without k: the verdict with class k left out, where that changes it; premise fails: "
+        "the balanced control does not fit its classes; not judged at this ratio: the rule "
+        "judges it elsewhere; pending: its study has not finished; -: not tested there."
+        + holm
+        + " Column heads are the training images a class: a/b step (majors a, minors b), a>b "
+        "exp (a down to b); where two columns share them, the recipe and augmentation follow."
     )
 
 
@@ -76,6 +82,8 @@ def mark(verdict: str, dagger: bool = False, without: dict[str, str] | None = No
         return ("yes, not over subsets" if dagger else "yes") + suffix
     if verdict.startswith("not reproduced (interval on the opposite side)"):
         return "opposite" + suffix
+    if verdict.startswith("not reproduced (interval on the opposite side, not after"):
+        return "opposite, not after Holm" + suffix
     if verdict.startswith("not reproduced after Holm's correction"):
         return "not after Holm" + suffix
     if verdict.startswith("not reproduced (a subset's mean"):
@@ -112,13 +120,33 @@ def study_label(params: Params, study: str) -> str:
     return counts_label(params, spec.datasets[0], spec.profiles[0], spec.ratios[0])
 
 
+Column = tuple[str, str]  # (setting, the recipe and augmentation of the study it comes from)
+
+
+def setting_study(params: Params, analysis: Analysis, setting: str) -> str:
+    """The first of the analysis's studies that has ``setting`` (a preregistered row)."""
+    stem = setting.rsplit("-", 2)[0]
+    for study in analysis.studies:
+        if any(re.sub(r"_s\d+$", "", d) == stem for d in params.study(study).datasets):
+            return study
+    return analysis.studies[0]
+
+
+def regime_of(params: Params, study: str) -> str:
+    """What tells two studies with the same image counts apart: recipe and augmentation."""
+    spec = params.study(study)
+    first = params.dataset(spec.datasets[0])
+    parts = [w for w, on in (("crops", first.crop_padding), ("flips", first.flip)) if on]
+    return f"{spec.recipe}, {' and '.join(parts) or 'no crops or flips'}"
+
+
 def _setting_cells(
     params: Params, analysis: Analysis, long: pd.DataFrame
-) -> tuple[list[str], dict[tuple[str, str], str]]:
+) -> tuple[list[Column], dict[tuple[str, Column], str]]:
     """The columns and marks of one preregistered analysis (``long``: its long verdicts, one
     row per claim and setting)."""
     by_name = {c.name: c for c in analysis_claims(analysis)}
-    cells = {}
+    columns, cells = [], {}
     for row in long.itertuples():
         claim = by_name.get(row.claim)
         dagger = (
@@ -127,23 +155,39 @@ def _setting_cells(
             and row.subset_n >= 2
             and not (row.subset_low > claim.null or row.subset_high < claim.null)
         )
-        cells[(row.claim, family_label(params, row.setting))] = mark(row.verdict, dagger)
-    return list(dict.fromkeys(family_label(params, f) for f in long.setting)), cells
+        column = (row.setting, regime_of(params, setting_study(params, analysis, row.setting)))
+        columns += [] if column in columns else [column]
+        cells[(row.claim, column)] = mark(row.verdict, dagger)
+    return columns, cells
 
 
 def _study_cells(
     params: Params, long: pd.DataFrame, without: Without | None = None
-) -> tuple[list[str], dict[tuple[str, str], str]]:
-    """The columns and marks of one revised analysis (a ``study`` column: a setting a study;
-    ``without``: (study, claim) -> class -> the verdict without it, where that decides)."""
+) -> tuple[list[Column], dict[tuple[str, Column], str]]:
+    """The columns and marks of one revised analysis (a column per setting of each study;
+    ``without``: (study, setting, claim) -> class -> the verdict without it, where that
+    decides). A row with no setting (no test there) gives no cell."""
     columns, cells = [], {}
     for row in long.itertuples():
-        label = study_label(params, row.study)
-        columns += [] if label in columns else [label]
+        if not isinstance(row.setting, str):
+            continue
+        column = (row.setting, regime_of(params, row.study))
+        columns += [] if column in columns else [column]
         crossed = str(getattr(row, "subsets_cross", "")) == "True"  # bool, or a CSV's text
-        changes = (without or {}).get((row.study, row.claim)) if without is not None else None
-        cells[(row.claim, label)] = mark(str(row.verdict), crossed, changes)
+        key = (row.study, row.setting, row.claim)
+        changes = (without or {}).get(key) if without is not None else None
+        cells[(row.claim, column)] = mark(str(row.verdict), crossed, changes)
     return columns, cells
+
+
+def column_labels(params: Params, columns: list[Column]) -> list[str]:
+    """Each column's head: its image counts, with its recipe and augmentation where another
+    column has the same counts."""
+    base = [family_label(params, setting) for setting, _ in columns]
+    clash = {b for b in base if sum(1 for c in base if c == b) > 1}
+    return [
+        f"{b} ({regime})" if b in clash else b for b, (_, regime) in zip(base, columns, strict=True)
+    ]
 
 
 def grid_table(
@@ -154,7 +198,7 @@ def grid_table(
 ) -> pd.DataFrame:
     """Claim x setting marks: the settings of ``others`` (name -> (analysis, its long
     verdicts)) in their order, then this analysis's (``counted``: its long verdicts, with a
-    ``study`` column)."""
+    ``study`` column). A claim the paper's rows do not name gets a row of its own."""
     columns, cells = [], {}
     for analysis, long in [*others.values(), (None, counted)]:
         if analysis is not None and analysis.rules == "preregistered":
@@ -163,11 +207,18 @@ def grid_table(
             found, marks = _study_cells(params, long, without if analysis is None else None)
         columns += [c for c in found if c not in columns]
         cells |= marks
+    rows = dict(ROWS)
+    named = {n for names in ROWS.values() for n in names}
+    rows |= {claim: (claim,) for claim, _ in cells if claim not in named}
+    labels = column_labels(params, columns)
     table = {
-        label: {c: next((cells[(n, c)] for n in names if (n, c) in cells), "-") for c in columns}
-        for label, names in ROWS.items()
+        label: {
+            head: next((cells[(n, c)] for n in names if (n, c) in cells), "-")
+            for c, head in zip(columns, labels, strict=True)
+        }
+        for label, names in rows.items()
     }
-    return pd.DataFrame.from_dict(table, orient="index", columns=columns)
+    return pd.DataFrame.from_dict(table, orient="index", columns=labels)
 
 
 def grid_markdown(

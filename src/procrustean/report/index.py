@@ -17,7 +17,8 @@ from procrustean import verdict_files
 from procrustean.analyses import Analysis, load_all
 from procrustean.entries import Params
 from procrustean.errors import UserError
-from procrustean.report.grid import counts_label, family_label, mark, study_label
+from procrustean.report.grid import counts_label, family_label, mark, setting_study, study_label
+from procrustean.report.measures import analysis_claims
 from procrustean.report.stats import Interval
 
 INDEX = Path("results/README.md")
@@ -152,25 +153,21 @@ def _regime(analysis: Analysis, study: str, setting: str) -> str:
     return f"{r.regime} (ce's {r['bottom group']}s end at {accuracy:.2f} clean training accuracy)"
 
 
-def _study_of(params: Params, analysis: Analysis, setting: str) -> str:
-    """The first of the analysis's studies that has ``setting`` (preregistered rows)."""
-    stem = setting.rsplit("-", 2)[0]
-    for study in analysis.studies:
-        if any(d == stem or d.rsplit("_s", 1)[0] == stem for d in params.study(study).datasets):
-            return study
-    return analysis.studies[0]
-
-
 def _where(params: Params, analysis: Analysis, row: pd.Series) -> str:
     """The setting of a verdict row in words: counts, model, recipe, regime."""
+    setting = str(row.setting)
     if analysis.rules == "revised":
-        study, label = str(row.study), study_label(params, str(row.study))
+        study = str(row.study)
     else:
-        study = _study_of(params, analysis, str(row.setting))
-        label = family_label(params, str(row.setting))
+        study = setting_study(params, analysis, setting)
+    label = (
+        family_label(params, setting)
+        if isinstance(row.setting, str)
+        else study_label(params, study)
+    )
     recipe = params.study_recipe(study)
     where = f"{label}, {recipe.model}, {recipe.epochs} epochs, {augmentation(params, study)}"
-    regime = _regime(analysis, study, str(row.setting))
+    regime = _regime(analysis, study, setting)
     return f"{where}; {regime}" if regime else where
 
 
@@ -190,12 +187,16 @@ def _row(params: Params, analysis: Analysis, entry: dict, long: pd.DataFrame) ->
     interval = Interval(row["mean"], row.ci_low, row.ci_high, n) if n else None
     crossed = str(row.get("subsets_cross", "")) == "True"
     if "subset_n" in row and n:
-        crossed = bool(row.subset_n >= 2 and row.subset_low <= 0 <= row.subset_high)
+        null = {c.name: c.null for c in analysis_claims(analysis)}.get(row.claim, 0.0)
+        crossed = bool(row.subset_n >= 2 and row.subset_low <= null <= row.subset_high)
+    verdict = mark(str(row.verdict), crossed)
+    if verdict.startswith("not confirmed") and n:
+        verdict += f" (detectable {row.detectable:.2f})"
     return {
         "the paper's claim": entry["claim"],
         "where (Fashion-MNIST)": _where(params, analysis, row),
         "mean [95% CI], n": f"{interval.text(2, signed=True)}, {n}" if interval else "-",
-        "verdict": mark(str(row.verdict), crossed),
+        "verdict": verdict,
         "analysis": f"[`{analysis.name}`](results/{analysis.name}/verdicts.md)",
     }
 

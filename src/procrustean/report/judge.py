@@ -39,7 +39,7 @@ def texts(
     else:
         made, read = revised.judge(params, analysis, _joined(params, analysis))
         read += [verdict_files.long_path(n) for n in analysis.grid_with]
-    return made, read
+    return made, [analysis.path, *read]
 
 
 def write(params: Params, analysis: Analysis, studies: tuple[str, ...] | None = None) -> list[str]:

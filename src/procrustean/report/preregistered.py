@@ -341,6 +341,11 @@ def judge(
     verdict tables and the per-epoch early-error tables (md, tex, csv), the post-hoc view and
     the headline table, as texts in ``verdict_files.outputs`` order, and the files read."""
     studies = analysis.finished if studies is None else studies
+    if not studies:
+        raise UserError(
+            f"{analysis.path}: every study is pending, and the preregistered rules judge "
+            "finished studies only; take a study out of pending: when its runs are done"
+        )
     pending = tuple(s for s in analysis.pending if s not in studies)
     inputs = input_tables(studies)
     missing = [p for p in inputs if not Path(p).is_file()]

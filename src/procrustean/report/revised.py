@@ -87,10 +87,12 @@ def windows_of(params: Params, studies: tuple[str, ...]) -> dict[str, plateau.Wi
     return out
 
 
-def judge_family(data: Data, family: Family) -> Judged:
+def judge_family(data: Data, family: Family, classes: bool = True) -> Judged:
     """A family judged by the revised rules: its tests measured and Holm-corrected
-    (``family.measure_family``), each top-1 test with the classes that decide it."""
-    return with_deciding(measure_family(data, family), data.tables)
+    (``family.measure_family``), each top-1 test with the classes that decide it (unless the
+    analysis asks for no per-class sensitivity, ``classes``)."""
+    judged = measure_family(data, family)
+    return with_deciding(judged, data.tables) if classes else judged
 
 
 REGIME_COLUMNS = (
@@ -173,7 +175,8 @@ def judge(
         analysis.controls,
         {s: (w.last_decay, w.per_class) for s, w in windows.items()},
     )
-    judged = [judge_family(data, family) for family in analysis.families]
+    classes = "classes" in analysis.sensitivity
+    judged = [judge_family(data, family, classes) for family in analysis.families]
     points = views.curve(params, analysis, runs, done) if analysis.curve else None
     long = pd.concat([j.frame.assign(family=j.family.name) for j in judged], ignore_index=True)
     long = long.reindex(columns=[c for c in COLUMNS if c in long])
@@ -181,9 +184,11 @@ def judge(
     texts = [
         views.markdown(analysis, judged, points, regime),
         long.to_csv(index=False),
-        sensitivity_markdown(judged, runs),
-        views.plateau_markdown(judged, curves, windows),
+        sensitivity_markdown(judged, runs, analysis.sensitivity),
+        views.plateau_markdown(judged, curves, windows)
+        if analysis.plateau
+        else "# Plateau: not asked (plateau: false in the analysis file)\n",
         *([regime.to_csv(index=False)] if regime is not None else []),
-        grid.grid_markdown(params, others, long, deciding(judged, runs)),
+        grid.grid_markdown(params, others, long, deciding(judged, runs) if classes else None),
     ]
     return texts, read

@@ -65,7 +65,7 @@ def deciding_classes(frame: pd.DataFrame, tests: list[Test], tables: dict) -> li
 
 
 def deciding(judged: list[Judged], tables: dict[str, pd.DataFrame]) -> dict:
-    """Per judged top-1 test that one class decides, (study, claim) -> class -> its verdict
+    """Per judged top-1 test that one class decides, (study, setting, claim) -> class -> its verdict
     without that class."""
     out = {}
     for j in judged:
@@ -73,7 +73,7 @@ def deciding(judged: list[Judged], tables: dict[str, pd.DataFrame]) -> dict:
             if row.n == 0 or str(row.get("decided_by", "-")) in ("-", "none"):
                 continue
             rows = left_out_rows(j.frame, i, test, in_setting(tables[test.study], test))
-            out[(test.study, row.claim)] = {
+            out[(test.study, test.setting, row.claim)] = {
                 str(r["left_out"]): r["verdict"] for r in rows if r["decides"]
             }
     return out
@@ -116,10 +116,15 @@ def _families_text(judged: list[Judged]) -> str:
     return ("family " if len(names) == 1 else "families ") + " and ".join(names)
 
 
-def sensitivity_markdown(judged: list[Judged], tables: dict[str, pd.DataFrame]) -> str:
-    """Per judged top-1 test: its effect on each class group, its mean in each subset, then the
-    test with each class left out (interval, Holm's p in its family, verdict, whether it
-    decides)."""
+ALL = ("groups", "subsets", "classes")
+
+
+def sensitivity_markdown(
+    judged: list[Judged], tables: dict[str, pd.DataFrame], views: tuple[str, ...] = ALL
+) -> str:
+    """Per judged top-1 test, the ``views`` the analysis asks for: its effect on each class
+    group, its mean in each subset, the test with each class left out (interval, Holm's p in
+    its family, verdict, whether it decides)."""
     parts = [
         "# Sensitivity of the top-1 verdicts: per class group, per subset, and with "
         "each class left out (top-1 on the balanced test set is the mean of the per-class "
@@ -143,16 +148,24 @@ def sensitivity_markdown(judged: list[Judged], tables: dict[str, pd.DataFrame]) 
             all_classes = (
                 f"all classes: {_interval_text(row)}, Holm's p {row.holm_p:.3g}: {row.verdict}"
             )
-            parts += [
-                head,
-                f"{row.setting}; {all_classes}",
-                groups[["group", "interval", "wins", "p"]].to_markdown(index=False, floatfmt=".3g"),
-                "Per subset (mean of its pairs):",
-                subset_rows(runs, test).to_markdown(index=False, disable_numparse=True),
-                left[["left_out", "interval", "holm_p", "wins", "verdict", "decides"]].to_markdown(
-                    index=False, floatfmt=".3g"
-                ),
-            ]
+            shown = {
+                "groups": [
+                    groups[["group", "interval", "wins", "p"]].to_markdown(
+                        index=False, floatfmt=".3g"
+                    )
+                ],
+                "subsets": [
+                    "Per subset (mean of its pairs):",
+                    subset_rows(runs, test).to_markdown(index=False, disable_numparse=True),
+                ],
+                "classes": [
+                    left[
+                        ["left_out", "interval", "holm_p", "wins", "verdict", "decides"]
+                    ].to_markdown(index=False, floatfmt=".3g")
+                ],
+            }
+            parts += [head, f"{row.setting}; {all_classes}"]
+            parts += [text for view in ALL if view in views for text in shown[view]]
     return "\n\n".join(parts) + "\n"
 
 

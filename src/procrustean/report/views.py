@@ -12,10 +12,11 @@ from procrustean.report.family import Judged
 from procrustean.report.stats import Interval, t_interval
 
 
-def minor_images(params: Params, study: str) -> int:
-    """The step minors' images a class in ``study``: its largest class count over the ratio."""
+def minor_images(params: Params, study: str, ratio: int) -> int:
+    """The smallest class's images in ``study`` at ``ratio``: its largest class count over the
+    ratio."""
     spec = params.study(study)
-    return int(params.dataset(spec.datasets[0]).max_per_class / spec.ratios[0])
+    return int(params.dataset(spec.datasets[0]).max_per_class / ratio)
 
 
 def curve(
@@ -25,19 +26,24 @@ def curve(
     minor image counts (its setting), with 95% t-intervals over the pairs ('pending' where
     unfinished)."""
     spec = analysis.curve
+    ratio = int(spec.setting.split("-r")[1])
     rows = []
     for study in spec.studies:
-        row = {"minor images": minor_images(params, study), "study": study}
+        row = {"minor images": minor_images(params, study, ratio), "study": study}
         if study not in done:
             rows.append(
                 row | {"setting": "-", "top-1": "pending", "minor group": "pending", "pairs": 0}
             )
             continue
         runs = tables[study]
-        found = [f for f in claims.imbalanced_families(runs) if f"-{spec.setting}" in f]
+        found = [f for f in claims.imbalanced_families(runs) if f.endswith(f"-{spec.setting}")]
         sub = runs[runs.family.isin(found[:1])]
         top1 = t_interval(stats.paired(sub, spec.method, spec.base, "top1")["diff"])
-        minor = t_interval(stats.paired(sub, spec.method, spec.base, "group_minor")["diff"])
+        minor = t_interval(
+            stats.paired(sub, spec.method, spec.base, "group_minor")["diff"]
+            if "group_minor" in sub and not sub.group_minor.isna().all()
+            else []
+        )
         rows.append(
             row
             | {
