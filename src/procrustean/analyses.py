@@ -18,14 +18,18 @@ from typing import Any
 import jsonschema
 import yaml
 
-from procrustean.config import ANALYSIS_SCHEMA_PATH, REPO_ROOT
+from procrustean.config import (
+    ANALYSIS_SCHEMA_PATH,
+    REPO_ROOT,
+    _where,  # the key path as params.yaml's errors name it
+)
 from procrustean.entries import Params
 from procrustean.errors import UserError
 from procrustean.measures import CATALOGUE, reading, texts
 
 ANALYSES_DIR = Path("analyses")
 OUTPUT_DIR = "results/{name}"
-SCHEMA_NAME = "workflow/schemas/analysis.schema.yaml"
+SCHEMA_NAME = ANALYSIS_SCHEMA_PATH.relative_to(REPO_ROOT).as_posix()
 
 
 @dataclass(frozen=True)
@@ -120,13 +124,6 @@ def names(root: Path = Path(".")) -> list[str]:
 @cache
 def _schema() -> dict:
     return yaml.safe_load(ANALYSIS_SCHEMA_PATH.read_text())
-
-
-def _where(path: Any) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
 
 
 def _read(path: Path) -> dict:
@@ -463,8 +460,3 @@ def judge_order(wanted: list[str], params: Params) -> list[str]:
     for name in wanted:
         visit(name, ())
     return order
-
-
-def schema_file() -> str:
-    """The schema's path as the repository names it."""
-    return ANALYSIS_SCHEMA_PATH.relative_to(REPO_ROOT).as_posix()

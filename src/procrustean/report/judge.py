@@ -55,13 +55,3 @@ def write(params: Params, analysis: Analysis, studies: tuple[str, ...] | None = 
         stable = stable_record(judge_params(params, analysis), hash_inputs(read))
         write_provenance("judge", list(outputs), stable, started, params.source)
     return outputs
-
-
-def verdict_counts(analysis: Analysis) -> str:
-    """Its tests as judged, counted by outcome ("22 tests: 22 pending")."""
-    long = pd.read_csv(verdict_files.long_path(analysis.name))
-    kinds = long.verdict.astype(str).str.replace(r" \(.*$", "", regex=True)
-    kinds = kinds.str.replace(r"^pending:.*$", "pending", regex=True)
-    counted = kinds.value_counts()
-    parts = ", ".join(f"{n} {kind}" for kind, n in counted.items())
-    return f"{len(long)} claim x setting rows: {parts}"

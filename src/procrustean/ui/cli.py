@@ -474,9 +474,13 @@ def _report(args: argparse.Namespace) -> None:
 
 
 def _judge(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from procrustean import verdict_files
     from procrustean.analyses import judge_order, load, names
     from procrustean.config import load_params
-    from procrustean.report.judge import verdict_counts, write
+    from procrustean.report.index import verdict_counts
+    from procrustean.report.judge import write
 
     params = load_params(args.params)
     wanted = args.names or names()
@@ -486,7 +490,8 @@ def _judge(args: argparse.Namespace) -> None:
     for analysis in analyses:
         studies = tuple(args.studies) if args.studies else None
         outputs = write(params, analysis, studies)
-        counts = verdict_counts(analysis)
+        rows = len(pd.read_csv(verdict_files.long_path(analysis.name)))
+        counts = f"{rows} claim x setting rows: {verdict_counts(analysis)}"
         print(f"judge {analysis.name}: {len(outputs)} files under {analysis.output_dir}/; {counts}")
 
 
