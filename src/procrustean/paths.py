@@ -32,6 +32,7 @@ FIGURES = (
     "train_per_class_accuracy",
     "train_feature_gradient",
     "train_heldout_accuracy",
+    "groups_over_epochs",
 )
 CURVES = "curves.csv.gz"  # per run x epoch x class; gzip keeps git small (pandas reads it)
 RUNS = "runs.csv"  # one row per run: top-1 and every evidence summary

@@ -1,5 +1,6 @@
 """Figures: per-class test accuracy, per-class training accuracy, feature-gradient norm, and
-each class group's training beside held-out accuracy."""
+each class group's training beside held-out accuracy, and the mechanism at a glance (each group's
+clean training accuracy and the gradient ratio over epochs, methods overlaid)."""
 
 from __future__ import annotations
 
@@ -117,5 +118,73 @@ def train_vs_heldout(curves: pd.DataFrame, methods: list[str], path: str) -> Non
             if j == 0:
                 ax.set_ylabel("accuracy", fontsize=8)
         axes[i][-1].legend(fontsize=6, loc="lower right")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+TOP_GROUPS, BOTTOM_GROUPS = ("major", "many"), ("minor", "few", "medium")
+
+
+def _top_bottom(groups: list[str]) -> tuple[str | None, str | None]:
+    """The largest-class group and the smallest present (as report.evidence.top_bottom)."""
+    top = next((g for g in TOP_GROUPS if g in groups), None)
+    bottom = next((g for g in BOTTOM_GROUPS if g in groups), None)
+    return top, bottom
+
+
+def _per_run(sub: pd.DataFrame, group: str, value: str) -> pd.Series:
+    """Each run's mean ``value`` over the group's classes, per epoch."""
+    return sub[sub.group == group].groupby(["setting", "seed", "epoch"])[value].mean()
+
+
+def _over_runs(per_run: pd.Series) -> tuple[list, list]:
+    """Epochs and the mean over runs."""
+    mean = per_run.groupby(level="epoch").mean()
+    return list(mean.index), list(mean.values)
+
+
+def groups_over_epochs(curves: pd.DataFrame, methods: list[str], path: str) -> None:
+    """The paper's mechanism at a glance, methods overlaid, one row per family (subsets pooled):
+    left, the top and bottom group's clean training accuracy over epochs; right, the bottom
+    over top group's mean per-sample gradient norm (clean pass where recorded); means over runs."""
+    families = list(dict.fromkeys(curves.family)) if "family" in curves else []
+    fig, axes = plt.subplots(
+        max(len(families), 1), 2, figsize=(9.0, 3.0 * max(len(families), 1)), squeeze=False
+    )
+    colors = dict(zip(methods, plt.get_cmap("tab10").colors, strict=False))
+    for row, family in zip(axes, families, strict=False):
+        fam = curves[curves.family == family]
+        top, bottom = _top_bottom(list(dict.fromkeys(fam.group)))
+        grad = "grad_norm_clean" if fam.grad_norm_clean.notna().all() else "grad_norm"
+        for m in methods:
+            sub = fam[fam.method == m]
+            if sub.empty or top is None or bottom is None:
+                continue
+            n = len(sub.groupby(["setting", "seed"]))
+            label = f"{m} (n={n})"
+            row[0].plot(
+                *_over_runs(_per_run(sub, top, "train_acc")),
+                color=colors[m],
+                lw=1.4,
+                label=f"{label}, {top}",
+            )
+            row[0].plot(
+                *_over_runs(_per_run(sub, bottom, "train_acc")),
+                color=colors[m],
+                lw=1.4,
+                ls="--",
+                label=f"{label}, {bottom}",
+            )
+            ratio = _per_run(sub, bottom, grad) / _per_run(sub, top, grad)
+            row[1].plot(*_over_runs(ratio), color=colors[m], lw=1.4, label=label)
+        row[0].set(ylim=(0, 1.02), xlabel="epoch", ylabel="clean training accuracy")
+        row[0].set_title(f"{family}: {top} (solid), {bottom} (dashed)", fontsize=8)
+        row[1].axhline(1.0, color="grey", lw=0.7, ls=":")
+        row[1].set_ylim(bottom=0)
+        pass_name = "clean pass" if grad == "grad_norm_clean" else "training step"
+        row[1].set(xlabel="epoch", ylabel=f"gradient norm ratio, {bottom} / {top}")
+        row[1].set_title(f"{family}: per-sample feature gradient ({pass_name})", fontsize=8)
+        row[0].legend(fontsize=6, loc="center right")
+        row[1].legend(fontsize=6, loc="best")
     fig.tight_layout()
     _save(fig, path)
