@@ -31,9 +31,8 @@ from procrustean.fileio import write_json
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 STUDY, DATASET = "quick", "fashion_mnist_2k"
-METHODS = ("ce", "mfw")  # the quick study's four methods cost what these two do (records)
-IMAGES = {"step": 10_100, "exp": 4_958}  # the quick splits' training images (ratio 100)
-RUNS_PER_PROFILE = 8  # 4 methods x 2 seeds
+METHODS = ("ce", "mfw")  # the quick study's methods (its runs: these x its seeds)
+IMAGES = 10_100  # the quick split's training images (2,000 x 5 + 20 x 5)
 PHASES = ("imports", "setup", "sgd", "diagnostics", "outputs")
 
 
@@ -221,37 +220,44 @@ def _wall(cmd: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def project(result: dict, study_epochs: int = 10) -> dict:
+def quick_runs() -> int:
+    """The quick study's runs (settings x methods x seeds), from params.yaml; its one setting
+    is the split measured here."""
+    from procrustean.config import load_params, study_settings
+
+    params = load_params(str(REPO / "params.yaml"))
+    spec = params.study(STUDY)
+    settings = study_settings(params, STUDY)
+    if [s.dataset for s in settings] != [DATASET] or set(spec.methods) != set(METHODS):
+        raise SystemExit(f"{STUDY} is no longer {DATASET} x {METHODS}; update this benchmark")
+    return len(settings) * len(spec.methods) * len(spec.seeds)
+
+
+def project(result: dict, runs: int, study_epochs: int = 10) -> dict:
     """The quick study's job-seconds by phase, from one measured run per method (portable):
-    per-epoch costs scaled by the profile's images, 16 runs, 16 evaluations; and the 2-core
-    floor (job-seconds / 2)."""
+    per-epoch costs scaled to its epochs, ``runs`` runs and as many evaluations; and the
+    2-core floor (job-seconds / 2, plus the plan)."""
     per = {m: result["phases"][f"{m}/portable"] for m in METHODS}
     e = result["epochs"]
+    each = runs / len(METHODS)
     total = dict.fromkeys(PHASES, 0.0)
-    for images in IMAGES.values():
-        scale = images / IMAGES["step"]  # the split measured is the step one
-        for m in METHODS:
-            runs = RUNS_PER_PROFILE / len(METHODS)
-            total["imports"] += runs * per[m]["imports"]
-            total["setup"] += runs * per[m]["setup"]
-            total["outputs"] += runs * per[m]["outputs"]
-            total["sgd"] += runs * per[m]["sgd"] / e * study_epochs * scale
-            total["diagnostics"] += runs * per[m]["diagnostics"] / e * study_epochs
-    total["evaluations"] = 2 * RUNS_PER_PROFILE * result["evaluate_s"]
+    for m in METHODS:
+        total["imports"] += each * per[m]["imports"]
+        total["setup"] += each * per[m]["setup"]
+        total["outputs"] += each * per[m]["outputs"]
+        total["sgd"] += each * per[m]["sgd"] / e * study_epochs
+        total["diagnostics"] += each * per[m]["diagnostics"] / e * study_epochs
+    total["evaluations"] = runs * result["evaluate_s"]
     job_s = sum(total.values())
+    sgd_diag = total["sgd"] + total["diagnostics"]
+    native_job_s = job_s - (1 - 1 / result["portable_over_native"]) * sgd_diag
+    plan_min = result["snakemake_plan_s"] / 60
     return {
+        "runs": runs,
         "job_seconds": total,
         "job_seconds_total": job_s,
-        "two_core_floor_min": job_s / 2 / 60 + result["snakemake_plan_s"] / 60,
-        "native_two_core_floor_min": (
-            (
-                job_s
-                - (1 - 1 / result["portable_over_native"]) * (total["sgd"] + total["diagnostics"])
-            )
-            / 2
-            / 60
-            + result["snakemake_plan_s"] / 60
-        ),
+        "two_core_floor_min": job_s / 2 / 60 + plan_min,
+        "native_two_core_floor_min": native_job_s / 2 / 60 + plan_min,
     }
 
 
@@ -265,8 +271,8 @@ def markdown(result: dict) -> str:
         "",
         f"Machine: {result['machine']}. Run {result['date']}, load before the run "
         f"{result['load_before']:.2f}. {result['epochs']} epochs a run, medians of "
-        f"{result['repeats']} repeats; the quick recipe's data ({DATASET}, step 100, 10,100 "
-        "images), batch 128, 1 thread.",
+        f"{result['repeats']} repeats; the quick recipe's data ({DATASET}, step 100, "
+        f"{IMAGES:,} images), batch 128, 1 thread.",
         "",
         "| phase (one run, seconds) | " + " | ".join(result["phases"]) + " |",
         "|---|" + "---|" * len(result["phases"]),
@@ -282,7 +288,8 @@ def markdown(result: dict) -> str:
         f"{result['evaluate_s']:.2f} s; a CLI's start (`procrustean validate`): "
         f"{result['cli_startup_s']:.2f} s; `snakemake -n quick`: {result['snakemake_plan_s']:.2f} s.",
         "",
-        "Scaled to the quick study (16 runs of 10 epochs, 16 evaluations), job-seconds:",
+        f"Scaled to the quick study ({proj['runs']} runs of 10 epochs, {proj['runs']} "
+        "evaluations), job-seconds:",
         "",
         "| phase | job-seconds | share |",
         "|---|---|---|",
@@ -316,7 +323,7 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "load_before": load,
     }
-    result["projection"] = project(result)
+    result["projection"] = project(result, quick_runs())
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "first_command.json", result)

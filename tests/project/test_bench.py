@@ -151,3 +151,20 @@ def test_first_command_breakdown_accounts_for_each_run(tmp_path):
     assert sum(proj["job_seconds"].values()) == pytest.approx(proj["job_seconds_total"])
     assert proj["two_core_floor_min"] > 0 and result["portable_over_native"] > 0
     assert (tmp_path / "first_command.md").read_text().startswith("# Where the first command")
+    assert result["projection"]["runs"] == 4  # the quick study: ce and mfw x 2 seeds
+
+
+def test_newcomer_benchmark_runs_the_readmes_first_command_from_a_tarball(tmp_path):
+    """The benchmark reads the README's first command into its phases (set-up, Snakemake) and
+    runs them in a tree unpacked from `git archive` of HEAD: here with a phase that only lists
+    the tree, so the test is quick; the tarball holds the README and no .git."""
+    from benchmarks import newcomer
+
+    assert newcomer.first_command() == [
+        "bash scripts/setup.sh",
+        ".venv/bin/snakemake --cores all quick",
+    ]
+    run = newcomer.measure("archive", ["test -f README.md && test ! -e .git && echo tree ok"])
+    assert run["phases"][0]["rc"] == 0 and run["phases"][0]["tail"] == ["tree ok"]
+    failed = newcomer.measure("archive", ["exit 3", "echo never"])
+    assert [p["rc"] for p in failed["phases"]] == [3]  # a failed phase stops the rest

@@ -32,7 +32,13 @@ HEADER = (
     "[docs/analyses.md](../docs/analyses.md); the numbers in prose: "
     "[docs/evidence.md](../docs/evidence.md).\n"
 )
-TABLES = ("accuracy.md", "claims.md", "diagnostics.md", "paired.md")
+# A study's main files, linked from its row (the folder's link leads to the rest).
+MAIN_FILES = (
+    "figures/groups_over_epochs.png",
+    "tables/claims.md",
+    "tables/paired.md",
+    "tables/accuracy.md",
+)
 
 
 def _link(path: str) -> str:
@@ -100,8 +106,8 @@ def study_row(params: Params, study: str, readers: list[str]) -> dict[str, str]:
     """A study's row: its question, setting, grid, the analyses that read it, its files."""
     spec = params.study(study)
     base = f"results/{study}"
-    tables = [f"{base}/tables/{t}" for t in TABLES if Path(f"{base}/tables/{t}").is_file()]
-    figures = sorted(str(p) for p in Path(f"{base}/figures").glob("*.png"))
+    main = [f"{base}/{f}" for f in MAIN_FILES if Path(f"{base}/{f}").is_file()]
+    files = [_link(p) for p in main] + ([f"[all]({study}/)"] if main else [])
     runs = len(spec.datasets) * len(spec.profiles) * len(spec.ratios)
     runs *= len(spec.methods) * len(spec.seeds)
     return {
@@ -110,7 +116,7 @@ def study_row(params: Params, study: str, readers: list[str]) -> dict[str, str]:
         "setting": setting_text(params, study),
         "runs": f"{runs}: {', '.join(spec.methods)} x {len(spec.seeds)} seeds",
         "read by": ", ".join(f"`{r}`" for r in readers) or "-",
-        "tables and figures": ", ".join(_link(p) for p in [*tables, *figures]) or "not run here",
+        "main files": ", ".join(files) or "not run here",
     }
 
 
