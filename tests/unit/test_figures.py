@@ -62,3 +62,13 @@ def test_the_figure_is_drawn_for_an_exp_family(tmp_path):
     out = tmp_path / "glance.png"
     figures.groups_over_epochs(curves, ["ce"], str(out))
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_figure_takes_more_methods_than_one_palette_has(tmp_path):
+    """select runs 11 methods: each gets a colour (tab10 has 10)."""
+    base = _curves(("major", "minor"), {(0, "major"): 1, (0, "minor"): 3})
+    methods = [f"m{i}" for i in range(11)]
+    curves = pd.concat([base.assign(method=m) for m in methods])
+    out = tmp_path / "glance.png"
+    figures.groups_over_epochs(curves, methods, str(out))
+    assert out.stat().st_size > 0

@@ -151,7 +151,8 @@ def groups_over_epochs(curves: pd.DataFrame, methods: list[str], path: str) -> N
     fig, axes = plt.subplots(
         max(len(families), 1), 2, figsize=(9.0, 3.0 * max(len(families), 1)), squeeze=False
     )
-    colors = dict(zip(methods, plt.get_cmap("tab10").colors, strict=False))
+    palette = plt.get_cmap("tab10" if len(methods) <= 10 else "tab20").colors
+    colors = {m: palette[i % len(palette)] for i, m in enumerate(methods)}
     for row, family in zip(axes, families, strict=False):
         fam = curves[curves.family == family]
         top, bottom = _top_bottom(list(dict.fromkeys(fam.group)))
