@@ -5,8 +5,9 @@ Writes results/bench/newcomer.{json,md}; the README quotes its figures.
     python -m benchmarks.newcomer                    # both sources (about 15 minutes, 2 cores)
     python -m benchmarks.newcomer --source archive   # one
 
-Run it on an idle machine from a committed tree (the clone and the tarball are of HEAD). pip's
-cache is whatever this machine has: the page says how warm it was (the first source fills it).
+Run it on an idle machine from a committed tree (the clone and the tarball are of HEAD). The
+set-up's time depends on where pip finds the packages: the page says where (its configuration)
+and how full its cache was.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import platform
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -59,11 +61,12 @@ def run_phase(command: str, cwd: Path) -> dict:
         ["bash", "-c", command], cwd=cwd, capture_output=True, text=True, env=_clean_env()
     )
     lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    said = [line for line in lines if line.startswith("procrustean:")]  # after-run's lines
     return {
         "command": command,
         "seconds": time.perf_counter() - start,
         "rc": proc.returncode,
-        "tail": lines[-TAIL:],
+        "tail": said + [line for line in lines[-TAIL:] if line not in said],
     }
 
 
@@ -91,9 +94,19 @@ def measure(source: str, phases: list[str]) -> dict:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _pip_cache_mb() -> float:
+def _pip_sources() -> str:
+    """Where pip finds packages here (its configuration), and its cache's size."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True
+    )
+    found = [
+        line.split("=", 1)[1].strip("'")
+        for line in proc.stdout.splitlines()
+        if re.search(r"(find-links|index-url)=", line)
+    ]
     cache = Path.home() / ".cache" / "pip"
-    return sum(f.stat().st_size for f in cache.rglob("*") if f.is_file()) / 1e6
+    mb = sum(f.stat().st_size for f in cache.rglob("*") if f.is_file()) / 1e6
+    return f"pip reads {', '.join(dict.fromkeys(found)) or 'PyPI'}; its cache held {mb:.0f} MB"
 
 
 def _minutes(seconds: float) -> str:
@@ -106,8 +119,7 @@ def markdown(result: dict) -> str:
         "# The README's first command, as a newcomer runs it",
         "",
         f"Machine: {result['machine']}. Run {result['date']} from {result['commit'][:7]}; load "
-        f"before the run {result['load_before']:.2f}; pip's cache held "
-        f"{result['pip_cache_mb']:.0f} MB before the first source.",
+        f"before the run {result['load_before']:.2f}; {result['pip']} before the first source.",
         "",
         f"Command: `{' && '.join(result['command'])}`",
         "",
@@ -143,7 +155,7 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "commit": commit,
         "load_before": os.getloadavg()[0],
-        "pip_cache_mb": _pip_cache_mb(),
+        "pip": _pip_sources(),
         "command": first_command(),
     }
     result["runs"] = []
