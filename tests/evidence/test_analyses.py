@@ -23,7 +23,7 @@ QUICK_TEST = {"study": "quick", "method": "mfw", "base": "ce", "measure": "top1"
 
 
 def _analysis(**changes) -> dict:
-    """A user's analysis on the committed quick study (2 settings x 2 seeds), revised rules."""
+    """A user's analysis on the committed quick study (1 setting x 2 seeds), revised rules."""
     base = {
         "question": "Does mfw improve top-1 over ce in the quick study?",
         "rules": "revised",
@@ -56,7 +56,7 @@ def test_a_users_analysis_is_judged_from_its_file_alone(folder: Path):
     assert proc.stdout.startswith("judge mine: 5 files under results/mine/")
     long = pd.read_csv(folder / "results/mine/verdicts.csv")
     runs = pd.read_csv(REPO / "results/quick/tables/runs.csv")
-    assert list(long.setting) == ["fashion_mnist_2k-step-r100", "fashion_mnist_2k-exp-r100"]
+    assert list(long.setting) == ["fashion_mnist_2k-step-r100"]
     for row in long.itertuples():
         diff = stats.paired(runs[runs.family == row.setting], "mfw", "ce", "top1")["diff"]
         assert row.n == 2 and math.isclose(row.mean, diff.mean())
@@ -77,14 +77,16 @@ def test_a_pending_study_reads_pending_and_counts_as_p_one(folder: Path):
     run_cli("judge", "mine", cwd=folder, check=True)
     long = pd.read_csv(folder / "results/mine/verdicts.csv")
     waiting = long[long.study == "quick_more"]
-    assert len(waiting) == 2 and (waiting.n == 0).all()
+    assert len(waiting) == 1 and (waiting.n == 0).all()
     assert set(waiting.verdict) == {
         "pending: quick_more has not finished; Holm's correction counts it as p = 1"
     }
     judged = long[long.study == "quick"]
-    # Holm over 4 tests, the two pending ones at p = 1: the judged ones' p as if they were there
-    expected = stats.holm([*judged.p, 1.0, 1.0])[:2]
+    # Holm over 2 tests, the pending one at p = 1: the judged one's p as if it were there
+    assert len(judged) == 1
+    expected = stats.holm([*judged.p, 1.0])[:1]
     assert judged.holm_p.tolist() == pytest.approx(expected)
+    assert judged.holm_p.iloc[0] == pytest.approx(min(1.0, 2 * judged.p.iloc[0]))
     alone = stats.holm(list(judged.p))
     assert all(h >= a for h, a in zip(judged.holm_p, alone, strict=True))
 
