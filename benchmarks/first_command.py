@@ -1,15 +1,15 @@
 """Where the README's first command spends its time: one quick training run split into phases
 (interpreter and imports, set-up, SGD steps, the per-epoch diagnostics, writing the outputs),
 in the portable and in the native CPU mode, one evaluation, and the plan; then the same phases
-scaled to the quick study (16 runs of 10 epochs, 16 evaluations, on 2 cores). Writes
-results/bench/first_command.{json,md}.
+scaled to the quick study (its runs of 10 epochs and their evaluations, counted from
+params.yaml, on 2 cores). Writes results/bench/first_command.{json,md}.
 
     python -m benchmarks.first_command                      # 3 epochs a run, 3 repeats
     python -m benchmarks.first_command --epochs 1 --repeats 1 --out-dir /tmp/b   # a minute
 
 Each repeat runs portable and native back to back (medians of the repeats; the ratio is paired
-within a repeat), so other work on the machine moves both alike. The projection assumes the 16
-runs pack perfectly onto 2 cores; it is a floor, not a measurement of the study.
+within a repeat), so other work on the machine moves both alike. The projection assumes the runs
+pack perfectly onto 2 cores; it is a floor, not a measurement of the study.
 """
 
 from __future__ import annotations
