@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from procrustean.engines import dvcsync
-from tests.helpers import resolved
+from tests.helpers import REPO, resolved
 
 
 def _touch(root: Path, paths: list[str]) -> None:
@@ -164,7 +164,7 @@ def test_a_current_stage_the_lock_never_recorded_is_recorded_however_old(
     checked = resolved(params)
     write_run_configs(checked, "smoke")
     name = "split-smoke@smoke-synthetic-step-10"
-    deps, (split, summary, _) = dvcsync.stage_files(checked)[name]
+    deps, (split, summary, *_) = dvcsync.stage_files(checked)[name]
     args = ["split", "--study", "smoke", "--dataset", "synthetic", "--profile", "step"]
     run_cli(*args, "--ratio", "10", "--out", split, "--summary", summary, cwd=tmp_path, check=True)
     Path("dvc.lock").write_text("schema: '2.0'\nstages: {}\n")
@@ -196,7 +196,7 @@ def test_a_group_is_named_whole_when_its_other_stages_are_current(tmp_path, monk
     assert len(splits) == 2
     for name in splits:
         profile, ratio = name.split("-")[-2:]
-        _, (split, summary, _) = stages[name]
+        _, (split, summary, *_) = stages[name]
         args = ["split", "--study", "smoke", "--dataset", "synthetic", "--profile", profile]
         run_cli(*args, "--ratio", ratio, "--out", split, "--summary", summary, cwd=tmp_path)
     recorded = "".join(f"  {n}:\n    cmd: split\n" for n in splits)
@@ -254,3 +254,23 @@ def test_stages_are_committed_with_one_write_of_the_lock(tmp_path, monkeypatch, 
     error = dvcsync.commit_stages(["make@c"])
     assert error is not None and error.startswith("ERROR:") and "out_c" in error
     assert Path("dvc.lock").read_text() == lock
+
+
+def test_every_file_a_stage_waits_for_is_one_dvc_yaml_names_for_it(monkeypatch, repo_params):
+    """Real DVC on this repository's dvc.yaml: a stage is recorded only when the files dvc-commit
+    checks exist, so each must be a dependency or output DVC itself names for that stage (a
+    report that waited for runs/STUDY, which dvc.yaml dropped, was never recorded in a clone
+    without checkpoints); every output DVC names is checked."""
+    from dvc.repo import Repo
+
+    monkeypatch.chdir(REPO)
+    stages = dvcsync.stage_files(resolved(repo_params))
+    with Repo(str(REPO)) as repo:
+        defined = {s.addressing: s for s in repo.index.stages}
+    assert set(stages) == set(defined)
+    for name, (deps, outs) in stages.items():
+        named_deps = {d.def_path for d in defined[name].deps if not hasattr(d, "params")}
+        named_outs = {o.def_path for o in defined[name].outs}
+        assert set(deps) <= named_deps | named_outs, (name, set(deps) - named_deps)
+        assert named_outs <= set(outs), (name, named_outs - set(outs))
+        assert all(o in named_outs or o.endswith(".prov.json") for o in outs), name

@@ -29,15 +29,11 @@ def stage_files(params: Params) -> dict[str, Files]:
         stages[stage_name("run-config", study)] = ([], [run_config_dir(study)])
         for name, stage in study_stages(params, study).items():
             deps = [*stage.inputs, stage.key]
-            if stage.kind == "report":  # dvc.yaml names the folders
-                deps = [
-                    f"results/{study}/metrics",
-                    f"results/{study}/history",
-                    f"runs/{study}",
-                    PUBLISHED,
-                    stage.key,
-                ]
-            stages[name] = (deps, [*stage.outputs, stage.record])
+            if stage.kind == "report":  # dvc.yaml names the folders (no checkpoints)
+                deps = [f"results/{study}/metrics", f"results/{study}/history", PUBLISHED]
+                deps.append(stage.key)
+            records = dict.fromkeys([stage.record, stage.committed_record])  # a split's two
+            stages[name] = (deps, [*stage.outputs, *records])
     for analysis in load_all(params):
         outs = verdict_files.outputs(analysis)
         deps = verdict_files.inputs(analysis)  # its file first
