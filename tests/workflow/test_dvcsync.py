@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 from procrustean.engines import dvcsync
@@ -44,16 +46,20 @@ def test_a_refused_group_is_retried_per_stage_and_reported(tmp_path, monkeypatch
         _touch(tmp_path, [p for p in [*deps, *outs] if Path(p).suffix])
     calls: list[list[str]] = []
 
-    def fake_commit(targets: list[str]) -> str | None:
+    def fake_commit(targets: list[str]) -> dict[str, str]:
         calls.append(targets)
-        if len(targets) > 1 or targets[0].startswith("report@"):
-            return "ERROR: unexpected error - refused"
-        return None
+        refused = [t for t in targets if t.startswith(("report@", "train-smoke"))]
+        if len(calls) > 1:  # stage by stage: the runs are recorded, the report is not
+            refused = [t for t in targets if t.startswith("report@")]
+        return dict.fromkeys(refused, "ERROR: unexpected error - refused")
 
     monkeypatch.setattr(dvcsync, "commit_stages", fake_commit)
     result = dvcsync.commit_completed(resolved(params))
     assert "report@smoke" in result.skipped and "report@smoke" not in result.committed
     assert len(result.committed) == len(smoke) - 1
+    trains = [n for n in smoke if n.startswith("train-smoke@")]
+    assert "train-smoke" in calls[0] and len(calls) == 2  # one retry, of what was refused
+    assert sorted(calls[1]) == sorted(["report@smoke", *trains])
     line = result.line()
     assert line.startswith(
         f"dvc: recorded {len(smoke) - 1} stages in dvc.lock; skipped 1 (dvc refused"
@@ -111,7 +117,7 @@ def test_after_a_run_only_what_it_wrote_is_recorded(tmp_path, monkeypatch, param
     for _, outs in (v for n, v in smoke.items() if not n.startswith("run-config@")):
         for out in outs:
             os.utime(out, (4000, 4000))  # written by the run, which started at 3000
-    monkeypatch.setattr(dvcsync, "commit_stages", lambda targets: None)
+    monkeypatch.setattr(dvcsync, "commit_stages", lambda targets: {})
     result = dvcsync.commit_completed(checked, dry_run=True, written_since=3000)
     assert "run-config@smoke" not in result.committed
     assert len(result.committed) == len(smoke) - 1
@@ -143,7 +149,7 @@ def test_after_run_rewrites_the_run_configs_an_edit_changed_then_records_them(
     params["methods"]["mfw"]["mixing"]["p_max"] = 0.25
     edited = resolved(params)
     calls: list[list[str]] = []
-    monkeypatch.setattr(dvcsync, "commit_stages", lambda targets: calls.append(targets))
+    monkeypatch.setattr(dvcsync, "commit_stages", lambda t: calls.append(t) or {})
     record_in_dvc(edited, "params.yaml", since=2000)
     assert json.loads(mfw.read_text())["params"]["method"]["mfw"]["mixing"]["p_max"] == 0.25
     assert ce.read_bytes() == ce_bytes and ce.stat().st_mtime == 1000
@@ -208,7 +214,7 @@ def test_a_group_is_named_whole_when_its_other_stages_are_current(tmp_path, monk
     for out in stages[rewritten][1]:
         os.utime(out, (3000, 3000))  # the re-run wrote these after dvc.lock
     calls: list[list[str]] = []
-    monkeypatch.setattr(dvcsync, "commit_stages", lambda targets: calls.append(targets))
+    monkeypatch.setattr(dvcsync, "commit_stages", lambda t: calls.append(t) or {})
     assert dvcsync.commit_completed(checked).committed == [rewritten]
     assert calls == [["split-smoke"]]
     other_split = stages[other][1][0]
@@ -219,13 +225,10 @@ def test_a_group_is_named_whole_when_its_other_stages_are_current(tmp_path, monk
     assert calls == [[rewritten]]
 
 
-def test_stages_are_committed_with_one_write_of_the_lock(tmp_path, monkeypatch, capfd):
-    """Real DVC: two stage targets are recorded, current in `dvc status`, with dvc.lock
-    written once (DVC's command writes it once per target); a stage DVC cannot commit (an
-    output absent) is refused with DVC's reason and the lock keeps what it had."""
-    from dvc.dvcfile import Lockfile
-
-    monkeypatch.chdir(tmp_path)
+def _three_stage_repo(root: Path, monkeypatch) -> None:
+    """A git and DVC repository in ``root`` (the working folder) with stages make@a, make@b and
+    make@c, the outputs of a and b made."""
+    monkeypatch.chdir(root)
     subprocess.run(["git", "init", "-q"], check=True)
     subprocess.run([dvcsync._dvc(), "init", "-q"], check=True)
     Path("dvc.yaml").write_text(
@@ -234,6 +237,15 @@ def test_stages_are_committed_with_one_write_of_the_lock(tmp_path, monkeypatch, 
     )
     for item in "ab":
         Path(f"out_{item}").write_text(f"{item}\n")
+
+
+def test_stages_are_committed_with_one_write_of_the_lock(tmp_path, monkeypatch, capfd):
+    """Real DVC: two stage targets are recorded, current in `dvc status`, with dvc.lock
+    written once (DVC's command writes it once per target); a stage DVC cannot commit (an
+    output absent) is refused with DVC's reason and the lock keeps what it had."""
+    from dvc.dvcfile import Lockfile
+
+    _three_stage_repo(tmp_path, monkeypatch)
     dumps: list[int] = []
     real = Lockfile.dump_stages
     monkeypatch.setattr(
@@ -242,7 +254,7 @@ def test_stages_are_committed_with_one_write_of_the_lock(tmp_path, monkeypatch, 
         lambda self, st, **kw: dumps.append(len(st)) or real(self, st, **kw),
     )
     capfd.readouterr()
-    assert dvcsync.commit_stages(["make@a", "make@b"]) is None
+    assert dvcsync.commit_stages(["make@a", "make@b"]) == {}
     assert dumps == [2]
     assert "lock file" not in "".join(capfd.readouterr())  # DVC's progress lines stay quiet
     status = subprocess.run(
@@ -251,8 +263,9 @@ def test_stages_are_committed_with_one_write_of_the_lock(tmp_path, monkeypatch, 
     assert status.returncode == 0 and "up to date" in status.stdout, status.stdout
     lock = Path("dvc.lock").read_text()
     assert "make@a" in lock and "make@b" in lock and "make@c" not in lock
-    error = dvcsync.commit_stages(["make@c"])
-    assert error is not None and error.startswith("ERROR:") and "out_c" in error
+    refused = dvcsync.commit_stages(["make@c", "make@b"])
+    assert list(refused) == ["make@c"]
+    assert refused["make@c"].startswith("ERROR:") and "out_c" in refused["make@c"]
     assert Path("dvc.lock").read_text() == lock
 
 
@@ -274,3 +287,27 @@ def test_every_file_a_stage_waits_for_is_one_dvc_yaml_names_for_it(monkeypatch, 
         assert set(deps) <= named_deps | named_outs, (name, set(deps) - named_deps)
         assert named_outs <= set(outs), (name, named_outs - set(outs))
         assert all(o in named_outs or o.endswith(".prov.json") for o in outs), name
+
+
+def test_another_dvc_process_holding_the_repository_is_waited_out(tmp_path, monkeypatch):
+    """Two copies of train-and-commit finish together: one's dvc-commit finds DVC's repository
+    lock held by the other's (longer than DVC's own 3 s of retries) and waits for it instead of
+    having every target refused (which then cost one write of dvc.lock per stage)."""
+    _three_stage_repo(tmp_path, monkeypatch)
+    holder = (
+        "import pathlib, sys, time\nfrom dvc.repo import Repo\n"
+        "with Repo() as repo, repo.lock:\n"
+        "    pathlib.Path('held').touch()\n    time.sleep(6)\n"
+    )
+    other = subprocess.Popen([sys.executable, "-c", holder])
+    try:
+        deadline = time.monotonic() + 60
+        while not Path("held").exists() and other.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert Path("held").exists(), "the other DVC process never took the lock"
+        started = time.monotonic()
+        assert dvcsync.commit_stages(["make@a", "make@b"]) == {}
+        assert other.poll() is not None and time.monotonic() - started > 2
+    finally:
+        other.wait(timeout=60)
+    assert "make@a" in Path("dvc.lock").read_text()

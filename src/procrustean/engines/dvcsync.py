@@ -178,12 +178,15 @@ def prune_lock(stages: dict[str, Files], dry_run: bool = False) -> list[str]:
     return stale
 
 
-def commit_stages(targets: list[str]) -> str | None:
-    """``dvc commit -f TARGETS``, writing dvc.lock once; None on success, else DVC's error.
+def commit_stages(targets: list[str]) -> dict[str, str]:
+    """``dvc commit -f`` of each target, writing dvc.lock once; the targets DVC refused, each
+    with its error (empty when all were recorded).
 
     DVC's own command rewrites the whole dvc.lock once per target (about 10 s each with this
     project's lock), so the stages are saved through DVC's Python API and dumped together, as
     ``Repo.commit`` does for the stages of one target; where that API has moved, the command.
+    Another DVC process's lock on the repository (a second copy's bookkeeping) is waited out,
+    as ``dvc --wait-for-lock`` does, instead of refusing every target.
     """
     try:
         from dvc.exceptions import DvcException
@@ -194,33 +197,50 @@ def commit_stages(targets: list[str]) -> str | None:
     level = dvc_log.level
     dvc_log.setLevel(logging.WARNING)  # its command's progress lines ("Updating lock file")
     try:
-        with Repo() as repo, lock_repo(repo), repo.scm_context(quiet=True):
-            _save_and_dump(repo, targets)
-    except DvcException as exc:
-        return f"ERROR: {exc}"
+        with Repo(_wait_for_lock=True) as repo, lock_repo(repo), repo.scm_context(quiet=True):
+            return _save_and_dump(repo, targets, DvcException)
+    except DvcException as exc:  # the repository, not a stage
+        return dict.fromkeys(targets, f"ERROR: {exc}")
     except (AttributeError, TypeError):  # DVC's internals changed: its command still works
         return cli_commit(targets)
     finally:
         dvc_log.setLevel(level)
-    return None
 
 
-def _save_and_dump(repo, targets: list[str]) -> None:
-    """What ``Repo.commit(target, force=True)`` does per target, with one dump per DVC file."""
+def _save_and_dump(repo, targets: list[str], refusal: type[Exception]) -> dict[str, str]:
+    """What ``Repo.commit(target, force=True)`` does per target, with one dump per DVC file of
+    the stages of every target DVC accepted; the refused targets, with DVC's error."""
+    refused: dict[str, str] = {}
     by_file: dict[str, tuple[object, list]] = {}
     for target in targets:
-        for info in repo.stage.collect_granular(target):
-            stage = info.stage
-            stage.save()
-            stage.commit(filter_info=info.filter_info, relink=True)
+        saved = []
+        try:
+            for info in repo.stage.collect_granular(target):
+                info.stage.save()
+                info.stage.commit(filter_info=info.filter_info, relink=True)
+                saved.append(info.stage)
+        except refusal as exc:
+            refused[target] = f"ERROR: {exc}"
+            continue
+        for stage in saved:
             by_file.setdefault(stage.dvcfile.path, (stage.dvcfile, []))[1].append(stage)
     for dvcfile, stages in by_file.values():
         dvcfile.dump_stages(stages, update_pipeline=False)
+    return refused
 
 
-def cli_commit(targets: list[str]) -> str | None:
-    """``dvc commit -f TARGETS`` through DVC's command; None on success, else its last error."""
-    proc = subprocess.run([_dvc(), "commit", "-f", *targets], capture_output=True, text=True)
+def cli_commit(targets: list[str]) -> dict[str, str]:
+    """``dvc --wait-for-lock commit -f TARGETS`` through DVC's command; the refused targets
+    (each tried alone once the whole command failed), with DVC's last error."""
+    if _cli_commit(targets) is None:
+        return {}
+    return {t: error for t in targets if (error := _cli_commit([t])) is not None}
+
+
+def _cli_commit(targets: list[str]) -> str | None:
+    """One ``dvc commit`` command; None on success, else its last error line."""
+    command = [_dvc(), "--wait-for-lock", "commit", "-f", *targets]
+    proc = subprocess.run(command, capture_output=True, text=True)
     if proc.returncode == 0:
         return None
     lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
@@ -239,8 +259,8 @@ def commit_completed(
     (every complete stage with ``everything``), and the complete, current stages dvc.lock has
     never recorded.
 
-    Never raises for DVC's sake: a group DVC refuses is retried stage by stage, and a stage it
-    still refuses is reported as skipped with DVC's reason.
+    Never raises for DVC's sake: a group DVC refuses is retried stage by stage (in one more
+    write of dvc.lock), and a stage it still refuses is reported as skipped with DVC's reason.
     """
     result = CommitResult()
     since = None if everything or not LOCK.exists() else LOCK.stat().st_mtime
@@ -254,13 +274,9 @@ def commit_completed(
     if dry_run or not targets:
         result.committed = names
         return result
-    if commit_stages(targets) is None:
-        result.committed = names
-        return result
-    for name in names:
-        error = commit_stages([name])
-        if error is None:
-            result.committed.append(name)
-        else:
-            result.skipped[name] = f"dvc refused: {error}"
+    refused = commit_stages(targets)
+    again = [n for n in names if n in refused or n.split("@")[0] in refused]  # a group's too
+    refused = commit_stages(again) if again else {}  # stage by stage, dvc.lock written once
+    result.committed = [n for n in names if n not in refused]
+    result.skipped = {n: f"dvc refused: {error}" for n, error in refused.items()}
     return result
