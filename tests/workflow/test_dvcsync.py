@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import yaml
 
 from procrustean.engines import dvcsync
 from tests.helpers import REPO, resolved
@@ -297,7 +300,7 @@ def test_another_dvc_process_holding_the_repository_is_waited_out(tmp_path, monk
     holder = (
         "import pathlib, sys, time\nfrom dvc.repo import Repo\n"
         "with Repo() as repo, repo.lock:\n"
-        "    pathlib.Path('held').touch()\n    time.sleep(6)\n"
+        "    pathlib.Path('held').touch()\n    time.sleep(8)\n"
     )
     other = subprocess.Popen([sys.executable, "-c", holder])
     try:
@@ -307,7 +310,31 @@ def test_another_dvc_process_holding_the_repository_is_waited_out(tmp_path, monk
         assert Path("held").exists(), "the other DVC process never took the lock"
         started = time.monotonic()
         assert dvcsync.commit_stages(["make@a", "make@b"]) == {}
-        assert other.poll() is not None and time.monotonic() - started > 2
+        assert time.monotonic() - started > 4  # longer than DVC's own 3 s of retries
     finally:
         other.wait(timeout=60)
     assert "make@a" in Path("dvc.lock").read_text()
+
+
+def test_a_stop_while_dvc_lock_is_written_waits_until_it_is_whole(tmp_path, monkeypatch):
+    """A kill (a session's end, a hand) that arrives while dvc.lock is rewritten stops the
+    process only once the write is done, so the lock is never left cut short or empty."""
+    _three_stage_repo(tmp_path, monkeypatch)
+    script = (
+        "import os, signal\n"
+        "from dvc.dvcfile import Lockfile\n"
+        "from procrustean.engines import dvcsync\n"
+        "real = Lockfile.dump_stages\n"
+        "def stopped(self, stages, **kw):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    return real(self, stages, **kw)\n"
+        "Lockfile.dump_stages = stopped\n"
+        "print(dvcsync.commit_stages(['make@a', 'make@b']), flush=True)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == -signal.SIGTERM, proc.stderr
+    assert proc.stdout == ""  # stopped as the write ended, before returning
+    lock = yaml.safe_load(Path("dvc.lock").read_text())
+    assert set(lock["stages"]) == {"make@a", "make@b"}

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 import shutil
+import signal
 import subprocess
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +53,7 @@ def _dvc() -> str:
 
 
 LOCK = Path("dvc.lock")
+STOPS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _newest_mtime(path: Path) -> float:
@@ -224,9 +228,29 @@ def _save_and_dump(repo, targets: list[str], refusal: type[Exception]) -> dict[s
             continue
         for stage in saved:
             by_file.setdefault(stage.dvcfile.path, (stage.dvcfile, []))[1].append(stage)
-    for dvcfile, stages in by_file.values():
-        dvcfile.dump_stages(stages, update_pipeline=False)
+    with _stops_held():
+        for dvcfile, stages in by_file.values():
+            dvcfile.dump_stages(stages, update_pipeline=False)
     return refused
+
+
+@contextmanager
+def _stops_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM (Ctrl-C, a session's end, a kill) until the block is done: DVC
+    rewrites dvc.lock in place, so a stop mid-write would leave it cut short or empty. A stop
+    that came meanwhile is raised again at the end, with the handlers from before."""
+    if threading.current_thread() is not threading.main_thread():  # handlers live there
+        yield
+        return
+    held: list[int] = []
+    before = {s: signal.signal(s, lambda n, _: held.append(n)) for s in STOPS}
+    try:
+        yield
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)
+        if held:
+            signal.raise_signal(held[0])
 
 
 def cli_commit(targets: list[str]) -> dict[str, str]:
