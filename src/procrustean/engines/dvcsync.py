@@ -248,7 +248,7 @@ def _stops_held() -> Iterator[None]:
         yield
     finally:
         for number, handler in before.items():
-            signal.signal(number, handler)
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)  # None: C's
         if held:
             signal.raise_signal(held[0])
 
