@@ -298,7 +298,7 @@ def test_another_dvc_process_holding_the_repository_is_waited_out(tmp_path, monk
     having every target refused (which then cost one write of dvc.lock per stage)."""
     _three_stage_repo(tmp_path, monkeypatch)
     holder = (
-        "import pathlib, sys, time\nfrom dvc.repo import Repo\n"
+        "import pathlib, time\nfrom dvc.repo import Repo\n"
         "with Repo() as repo, repo.lock:\n"
         "    pathlib.Path('held').touch()\n    time.sleep(8)\n"
     )

@@ -33,8 +33,12 @@ def stage_files(params: Params) -> dict[str, Files]:
         for name, stage in study_stages(params, study).items():
             deps = [*stage.inputs, stage.key]
             if stage.kind == "report":  # dvc.yaml names the folders (no checkpoints)
-                deps = [f"results/{study}/metrics", f"results/{study}/history", PUBLISHED]
-                deps.append(stage.key)
+                deps = [
+                    f"results/{study}/metrics",
+                    f"results/{study}/history",
+                    PUBLISHED,
+                    stage.key,
+                ]
             records = dict.fromkeys([stage.record, stage.committed_record])  # a split's two
             stages[name] = (deps, [*stage.outputs, *records])
     for analysis in load_all(params):
